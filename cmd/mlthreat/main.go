@@ -1,0 +1,12 @@
+// Command mlthreat is threat modeling as code for AI systems.
+package main
+
+import (
+	"os"
+
+	"github.com/mlthreat/mlthreat/internal/cli"
+)
+
+func main() {
+	os.Exit(cli.Run(os.Args[1:], os.Stdout, os.Stderr))
+}

@@ -1,0 +1,710 @@
+package model
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+
+	"github.com/mlthreat/mlthreat/internal/diag"
+	"github.com/mlthreat/mlthreat/internal/suggest"
+	"github.com/mlthreat/mlthreat/schema"
+)
+
+// LoadFile reads and checks a model file. It never panics on bad input; every
+// problem becomes a diagnostic. The System is nil only when the file could not
+// be parsed at all.
+func LoadFile(path string, lim Limits) (*System, diag.List) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, diag.List{{File: path, Severity: diag.Error, Code: "unreadable", Message: cleanOSError(err)}}
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return nil, diag.List{{File: path, Severity: diag.Error, Code: "unreadable", Message: "is a directory; expected a system model file"}}
+	}
+	// Read one byte past the limit so an oversized file is rejected without
+	// reading all of it.
+	b, err := io.ReadAll(io.LimitReader(f, lim.MaxBytes+1))
+	if err != nil {
+		return nil, diag.List{{File: path, Severity: diag.Error, Code: "unreadable", Message: cleanOSError(err)}}
+	}
+	if int64(len(b)) > lim.MaxBytes {
+		size := int64(len(b))
+		if fi, err := f.Stat(); err == nil {
+			size = fi.Size()
+		}
+		return nil, diag.List{{File: path, Severity: diag.Error, Code: "too-large",
+			Message: fmt.Sprintf("file is %d bytes, over the %d-byte limit for a system model", size, lim.MaxBytes)}}
+	}
+	return Load(path, b, lim)
+}
+
+func cleanOSError(err error) string {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// Load parses and checks model content; file names it in diagnostics.
+func Load(file string, b []byte, lim Limits) (*System, diag.List) {
+	root, ds := parse(file, b, lim)
+	if root == nil {
+		return nil, ds
+	}
+	c := &checker{file: file, vocab: Kinds(), reported: map[string]bool{}}
+	c.diags = ds
+	if root.Kind != Map {
+		c.errAt(root, "not-a-map", "", "expected a map with `mlthreat: 1` and `system:` at the top level, found a %s", shapeName(root))
+		return nil, c.diags
+	}
+	s := decode(file, root)
+	c.keys(root)
+	c.props(s)
+	c.semantics(s)
+	c.schema(root)
+	c.diags.Sort()
+	return s, c.diags
+}
+
+type checker struct {
+	file     string
+	vocab    *Vocabulary
+	diags    diag.List
+	reported map[string]bool // document paths already reported by a specific check
+}
+
+func (c *checker) add(sev diag.Severity, n *Node, code, path, format string, args ...any) {
+	p := n.Pos()
+	c.diags = append(c.diags, diag.Diagnostic{File: c.file, Line: p.Line, Col: p.Col, Severity: sev, Code: code, Path: path, Message: fmt.Sprintf(format, args...)})
+	if path != "" {
+		c.reported[path] = true
+	}
+}
+
+func (c *checker) errAt(n *Node, code, path, format string, args ...any) {
+	c.add(diag.Error, n, code, path, format, args...)
+}
+
+func (c *checker) warnAt(n *Node, code, path, format string, args ...any) {
+	c.add(diag.Warning, n, code, path, format, args...)
+}
+
+func shapeName(n *Node) string {
+	switch n.Kind {
+	case Map:
+		return "map"
+	case Seq:
+		return "list"
+	}
+	if n.Tag == "!!null" {
+		return "null"
+	}
+	return "scalar " + strconv.Quote(n.Value)
+}
+
+// keys reports unknown structural keys with a suggestion.
+func (c *checker) keys(root *Node) {
+	check := func(n *Node, section, where, path string) {
+		if n == nil || n.Kind != Map {
+			return
+		}
+		sec := SectionByName(section)
+		known := sec.Keys()
+		for _, k := range n.Keys {
+			if isExtension(k.Value) || contains(known, k.Value) {
+				continue
+			}
+			p := joinPath(path, k.Value)
+			msg := fmt.Sprintf("unknown key %q in %s", k.Value, where)
+			if s := suggest.Closest(k.Value, known, 2); len(s) > 0 {
+				msg += suggest.DidYouMean(s)
+			} else {
+				msg += "; expected one of " + strings.Join(known, ", ") + " (or an x- extension key)"
+			}
+			c.errAt(k, "unknown-key", p, "%s", msg)
+		}
+	}
+	check(root, "top", "the top level", "")
+	sys := root.Get("system")
+	check(sys, "system", "system", "system")
+	check(sys.Get("review"), "review", "system.review", "system.review")
+	lists := []struct{ key, section, what string }{
+		{"zones", "zone", "zone"}, {"components", "component", "component"}, {"flows", "flow", "flow"},
+		{"data", "data", "data item"}, {"controls", "control", "control"}, {"threats", "threat", "threat"},
+		{"risk_tracking", "decision", "risk_tracking entry"},
+	}
+	for _, l := range lists {
+		list := root.Get(l.key)
+		if list == nil || list.Kind != Seq {
+			continue
+		}
+		for i, it := range list.Items {
+			where := l.what
+			if id := it.Get("id").Str(); id != "" {
+				where += " " + strconv.Quote(id)
+			}
+			check(it, l.section, where, fmt.Sprintf("%s[%d]", l.key, i))
+		}
+	}
+}
+
+// props checks each component's props against its kind: synonyms are
+// normalised, unknown props warned about, bad values of known props reported.
+func (c *checker) props(s *System) {
+	for i, comp := range s.Components {
+		spec := c.vocab.Kind(comp.Kind)
+		if spec == nil {
+			continue // the kind itself is reported by semantics
+		}
+		pn := comp.Node.Get("props")
+		if pn == nil || pn.Kind != Map {
+			continue
+		}
+		canon := map[string]any{}
+		nodes := map[string]*Node{}
+		for j, k := range pn.Keys {
+			if isExtension(k.Value) {
+				continue
+			}
+			v := pn.Vals[j]
+			path := fmt.Sprintf("components[%d].props.%s", i, k.Value)
+			ps, name := c.vocab.Prop(comp.Kind, k.Value)
+			if ps == nil {
+				msg := fmt.Sprintf("prop %q is not known for kind %s", k.Value, comp.Kind)
+				if sug := suggest.Closest(k.Value, c.vocab.PropNames(comp.Kind), 2); len(sug) > 0 {
+					msg += suggest.DidYouMean(sug)
+				} else if others := c.vocab.KindsWithProp(k.Value); len(others) > 0 {
+					msg += fmt.Sprintf(" (it is a prop of %s)", strings.Join(others, ", "))
+				}
+				msg += "; rules will not read it"
+				c.warnAt(k, "unknown-prop", path, "%s", msg)
+				canon[k.Value] = v.Any()
+				nodes[k.Value] = v
+				continue
+			}
+			if prev, dup := nodes[name]; dup {
+				c.errAt(k, "duplicate-prop", path, "prop %q repeats %q (line %d): they are synonyms; keep one", k.Value, name, prev.Line)
+				continue
+			}
+			c.propValue(v, ps, comp.Kind, path)
+			canon[name] = v.Any()
+			nodes[name] = v
+		}
+		comp.Props = canon
+		comp.PropNodes = nodes
+	}
+}
+
+func (c *checker) propValue(v *Node, ps *PropSpec, kind, path string) {
+	bad := func(n *Node, format string, args ...any) {
+		c.errAt(n, "bad-prop-value", path, "prop %s of kind %s: %s", ps.Name, kind, fmt.Sprintf(format, args...))
+	}
+	enumCheck := func(n *Node) {
+		if n.Kind != Scalar || n.Tag == "!!null" {
+			bad(n, "expected one of %s, found %s", strings.Join(ps.Values, ", "), shapeName(n))
+			return
+		}
+		if contains(ps.Values, n.Value) {
+			return
+		}
+		msg := fmt.Sprintf("%q is not allowed", n.Value)
+		if sug := suggest.Closest(n.Value, ps.Values, 2); len(sug) > 0 {
+			msg += suggest.DidYouMean(sug)
+		}
+		bad(n, "%s; expected one of %s", msg, strings.Join(ps.Values, ", "))
+	}
+	switch ps.Type {
+	case TypeEnum:
+		enumCheck(v)
+	case TypeEnumList:
+		if v.Kind == Seq {
+			for _, it := range v.Items {
+				enumCheck(it)
+			}
+		} else {
+			enumCheck(v)
+		}
+	case TypeString:
+		if v.Kind != Scalar || v.Tag == "!!null" {
+			bad(v, "expected text, found %s", shapeName(v))
+		}
+	case TypeStringList:
+		if v.Kind == Map {
+			bad(v, "expected text or a list of text, found a map")
+		}
+		for _, it := range v.Items {
+			if it.Kind != Scalar {
+				bad(it, "expected text, found %s", shapeName(it))
+			}
+		}
+	case TypeBool:
+		if v.Kind != Scalar || v.Tag != "!!bool" {
+			bad(v, "expected true or false, found %s", shapeName(v))
+		}
+	case TypeInt, TypeNumber:
+		ok := v.Kind == Scalar && (v.Tag == "!!int" || (ps.Type == TypeNumber && v.Tag == "!!float"))
+		if !ok {
+			want := "a whole number"
+			if ps.Type == TypeNumber {
+				want = "a number"
+			}
+			bad(v, "expected %s, found %s", want, shapeName(v))
+			return
+		}
+		f, _ := strconv.ParseFloat(fmt.Sprint(v.Any()), 64)
+		if ps.Min != nil && f < *ps.Min {
+			bad(v, "%s is below the minimum %g", v.Value, *ps.Min)
+		}
+		if ps.Max != nil && f > *ps.Max {
+			bad(v, "%s is above the maximum %g", v.Value, *ps.Max)
+		}
+	case TypeDate:
+		if _, err := time.Parse("2006-01-02", v.Str()); err != nil {
+			bad(v, "expected a date YYYY-MM-DD, found %s", shapeName(v))
+		}
+	}
+}
+
+// kindSynonyms answer common wrong kind names with the right one.
+var kindSynonyms = map[string]string{
+	"database": "datastore", "db": "datastore", "storage": "datastore", "log": "datastore", "logs": "datastore", "logging": "datastore",
+	"api": "inference-api", "endpoint": "inference-api", "rest-api": "inference-api", "serving": "inference-api", "model-server": "inference-api",
+	"user": "actor", "users": "actor", "client": "actor", "human": "actor", "attacker": "actor",
+	"vector-db": "vector-store", "vectordb": "vector-store", "vector-database": "vector-store", "embeddings": "vector-store",
+	"rag": "retriever", "search": "retriever", "registry": "model-registry", "pipeline": "data-pipeline", "etl": "data-pipeline",
+	"llm-api": "llm", "foundation-model": "llm", "chatbot": "application", "plugin": "tool", "function": "tool",
+	"mcp": "mcp-server", "library": "dependency", "package": "dependency", "gpu": "compute", "cluster": "compute",
+	"classifier": "model", "ml-model": "model", "preprocessor": "preprocessing", "postprocessor": "postprocessing",
+	"filter": "guardrail", "moderation": "guardrail", "system-prompt": "prompt", "labelling": "labeling", "annotation": "labeling",
+	"training-job": "training", "trainer": "training", "fine-tuning": "training", "jupyter": "notebook", "mlflow": "experiment-tracking",
+	"pipeline-ci": "ci-cd", "ci": "ci-cd", "cicd": "ci-cd", "iot": "edge-device", "camera": "sensor", "source": "data-source",
+	"human-feedback": "feedback", "rlhf": "feedback", "monitor": "monitoring", "observability": "monitoring",
+	"web-app": "application", "frontend": "application", "app": "application", "features": "feature-store",
+}
+
+// synonymKind maps a wrong kind name, or a typo of one, to the right kind.
+func synonymKind(k string) string {
+	k = strings.ToLower(k)
+	if alt, ok := kindSynonyms[k]; ok {
+		return alt
+	}
+	best, bestD := "", 3
+	for syn, alt := range kindSynonyms {
+		if len(syn) < 5 {
+			continue
+		}
+		if d := suggest.Distance(k, syn); d < bestD || (d == bestD && alt < best) {
+			best, bestD = alt, d
+		}
+	}
+	return best
+}
+
+var (
+	reSlug = regexp.MustCompile(patternSlug)
+	reID   = regexp.MustCompile(patternID)
+)
+
+// semantics checks what the schema cannot: uniqueness, references, self-flows.
+func (c *checker) semantics(s *System) {
+	root := s.Root
+	if sys := root.Get("system"); sys != nil && sys.Kind == Map {
+		if id := sys.Get("id"); id != nil && id.Kind == Scalar && id.Value != "" && !reSlug.MatchString(id.Value) {
+			c.errAt(id, "bad-id", "system.id", "system id %q must be a slug: lower-case letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64 characters", id.Value)
+		}
+	}
+
+	// One namespace for zones, components and flows: controls and threats may
+	// point at any of them.
+	type owner struct {
+		what string
+		n    *Node
+	}
+	elements := map[string]owner{}
+	claim := func(id, what, path string, n *Node) {
+		idn := n.Get("id")
+		if id == "" || idn == nil {
+			return
+		}
+		if !reID.MatchString(id) {
+			c.errAt(idn, "bad-id", path+".id", "%s id %q is malformed: use letters, digits, '.', '_' or '-', starting with a letter or digit (at most 128 characters)", what, id)
+			return
+		}
+		if prev, ok := elements[id]; ok {
+			c.errAt(idn, "duplicate-id", path+".id", "duplicate id %q: already used by the %s at line %d", id, prev.what, prev.n.Line)
+			return
+		}
+		elements[id] = owner{what, n}
+	}
+	for i, z := range s.Zones {
+		claim(z.ID, "zone", fmt.Sprintf("zones[%d]", i), z.Node)
+	}
+	for i, comp := range s.Components {
+		claim(comp.ID, "component", fmt.Sprintf("components[%d]", i), comp.Node)
+	}
+	for i, f := range s.Flows {
+		claim(f.ID, "flow", fmt.Sprintf("flows[%d]", i), f.Node)
+	}
+	uniq := func(what, key string, ids []string, nodes []*Node) {
+		seen := map[string]*Node{}
+		for i, id := range ids {
+			if id == "" {
+				continue
+			}
+			idn := nodes[i].Get("id")
+			path := fmt.Sprintf("%s[%d].id", key, i)
+			if !reID.MatchString(id) {
+				c.errAt(idn, "bad-id", path, "%s id %q is malformed: use letters, digits, '.', '_' or '-', starting with a letter or digit", what, id)
+				continue
+			}
+			if prev, ok := seen[id]; ok {
+				c.errAt(idn, "duplicate-id", path, "duplicate %s id %q (first at line %d)", what, id, prev.Line)
+				continue
+			}
+			seen[id] = nodes[i]
+		}
+	}
+	var ids []string
+	var nodes []*Node
+	for _, d := range s.Data {
+		ids, nodes = append(ids, d.ID), append(nodes, d.Node)
+	}
+	uniq("data", "data", ids, nodes)
+	ids, nodes = nil, nil
+	for _, x := range s.Controls {
+		ids, nodes = append(ids, x.ID), append(nodes, x.Node)
+	}
+	uniq("control", "controls", ids, nodes)
+	ids, nodes = nil, nil
+	for _, x := range s.Threats {
+		ids, nodes = append(ids, x.ID), append(nodes, x.Node)
+	}
+	uniq("threat", "threats", ids, nodes)
+
+	zoneIDs := make([]string, 0, len(s.Zones))
+	for _, z := range s.Zones {
+		zoneIDs = append(zoneIDs, z.ID)
+	}
+	compIDs := make([]string, 0, len(s.Components))
+	for _, comp := range s.Components {
+		compIDs = append(compIDs, comp.ID)
+	}
+	elementIDs := make([]string, 0, len(elements))
+	for id := range elements {
+		elementIDs = append(elementIDs, id)
+	}
+	sort.Strings(elementIDs)
+	dataIDs := make([]string, 0, len(s.Data))
+	for _, d := range s.Data {
+		dataIDs = append(dataIDs, d.ID)
+	}
+
+	kinds := c.vocab.KindNames()
+	for i, comp := range s.Components {
+		path := fmt.Sprintf("components[%d]", i)
+		if kn := comp.Node.Get("kind"); kn != nil && kn.Kind == Scalar && comp.Kind != "" && c.vocab.Kind(comp.Kind) == nil {
+			msg := fmt.Sprintf("unknown component kind %q", comp.Kind)
+			sug := suggest.Closest(comp.Kind, kinds, 2)
+			if alt := synonymKind(comp.Kind); alt != "" {
+				sug = append([]string{alt}, without(sug, alt)...)
+			}
+			if len(sug) > 0 {
+				msg += suggest.DidYouMean(sug)
+			} else {
+				msg += "; run `mlthreat kinds` or see docs/model.md for the 32 kinds"
+			}
+			c.errAt(kn, "unknown-kind", path+".kind", "%s", msg)
+		}
+		if zn := comp.Node.Get("zone"); zn != nil && comp.Zone != "" {
+			if s.Zone(comp.Zone) == nil {
+				c.errAt(zn, "unknown-zone", path+".zone", "component %q is in unknown zone %q%s", comp.ID, comp.Zone, refHint(comp.Zone, zoneIDs, "zones"))
+			}
+		} else if len(s.Zones) > 0 && comp.ID != "" {
+			c.warnAt(comp.Node, "no-zone", path+".zone", "component %q has no zone; reachability treats it as internal", comp.ID)
+		}
+	}
+	for i, f := range s.Flows {
+		path := fmt.Sprintf("flows[%d]", i)
+		for _, end := range []struct{ key, val string }{{"from", f.From}, {"to", f.To}} {
+			n := f.Node.Get(end.key)
+			if n == nil || end.val == "" {
+				continue
+			}
+			if s.Component(end.val) == nil {
+				what := "missing component"
+				if s.Zone(end.val) != nil {
+					what = "zone, not a component"
+				}
+				c.errAt(n, "dangling-ref", path+"."+end.key, "flow %q: %s %q is a %s%s", f.ID, end.key, end.val, what, refHint(end.val, compIDs, "components"))
+			}
+		}
+		if f.From != "" && f.From == f.To {
+			c.errAt(f.Node.Get("to"), "self-flow", path+".to", "flow %q goes from component %q to itself; model the internal step as its own component", f.ID, f.From)
+		}
+		if dn := f.Node.Get("data"); dn != nil {
+			for j, d := range dn.Strings() {
+				if s.DataItem(d) != nil {
+					continue
+				}
+				at := dn
+				if dn.Kind == Seq && j < len(dn.Items) {
+					at = dn.Items[j]
+				}
+				if len(s.Data) == 0 {
+					c.warnAt(at, "undeclared-data", path+".data", "flow %q carries %q, which is not declared under data:; declare it to give it a classification", f.ID, d)
+				} else {
+					c.errAt(at, "dangling-ref", fmt.Sprintf("%s.data[%d]", path, j), "flow %q carries unknown data %q%s", f.ID, d, refHint(d, dataIDs, "data"))
+				}
+			}
+		}
+	}
+	refList := func(n *Node, path, owner, key string) {
+		if n == nil || n.Kind != Seq {
+			return
+		}
+		for j, it := range n.Items {
+			if it.Kind != Scalar || it.Value == "" {
+				continue
+			}
+			if _, ok := elements[it.Value]; !ok {
+				c.errAt(it, "dangling-ref", fmt.Sprintf("%s.%s[%d]", path, key, j), "%s: %s names %q, which is no component, flow or zone%s", owner, key, it.Value, refHint(it.Value, elementIDs, ""))
+			}
+		}
+	}
+	for i, ctl := range s.Controls {
+		refList(ctl.Node.Get("applies_to"), fmt.Sprintf("controls[%d]", i), fmt.Sprintf("control %q", ctl.ID), "applies_to")
+	}
+	for i, t := range s.Threats {
+		refList(t.Node.Get("targets"), fmt.Sprintf("threats[%d]", i), fmt.Sprintf("threat %q", t.ID), "targets")
+	}
+	today := time.Now().UTC().Format("2006-01-02")
+	for i, d := range s.RiskTracking {
+		path := fmt.Sprintf("risk_tracking[%d]", i)
+		if d.Status == "accepted" && d.Node.Get("until") == nil {
+			c.warnAt(d.Node, "no-expiry", path+".until", "accepted risk %s has no `until` date; acceptances should expire and be reviewed", d.Threat)
+		}
+		if d.Until != "" && isDate(d.Until) && d.Until < today {
+			c.warnAt(d.Node.Get("until"), "expired", path+".until", "decision on %s expired on %s; review it again", d.Threat, d.Until)
+		}
+	}
+	if r := s.Info.Review; r.Date != "" && r.Next != "" && isDate(r.Date) && isDate(r.Next) && r.Next < r.Date {
+		c.errAt(root.Get("system").Get("review").Get("next"), "bad-date", "system.review.next", "next review %s is before the last review %s", r.Next, r.Date)
+	}
+}
+
+func isDate(s string) bool {
+	_, err := time.Parse("2006-01-02", s)
+	return err == nil
+}
+
+func refHint(v string, known []string, section string) string {
+	if sug := suggest.Closest(v, known, 2); len(sug) > 0 {
+		return suggest.DidYouMean(sug)
+	}
+	if section != "" && len(known) == 0 {
+		return "; the file declares no " + section
+	}
+	return ""
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func without(list []string, v string) []string {
+	var out []string
+	for _, x := range list {
+		if x != v {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func joinPath(base, key string) string {
+	if base == "" {
+		return key
+	}
+	return base + "." + key
+}
+
+var (
+	schemaOnce sync.Once
+	compiled   *jsonschema.Schema
+	schemaErr  error
+)
+
+func compiledSchema() (*jsonschema.Schema, error) {
+	schemaOnce.Do(func() {
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schema.Model))
+		if err != nil {
+			schemaErr = err
+			return
+		}
+		comp := jsonschema.NewCompiler()
+		comp.AssertFormat()
+		if err := comp.AddResource(schema.ModelURL, doc); err != nil {
+			schemaErr = err
+			return
+		}
+		compiled, schemaErr = comp.Compile(schema.ModelURL)
+	})
+	return compiled, schemaErr
+}
+
+var printer = message.NewPrinter(language.English)
+
+// schema validates against schema/model.schema.json and reports what the
+// specific checks above did not already cover.
+func (c *checker) schema(root *Node) {
+	sch, err := compiledSchema()
+	if err != nil {
+		c.errAt(root, "internal", "", "embedded schema does not compile: %v", err)
+		return
+	}
+	err = sch.Validate(root.Any())
+	if err == nil {
+		return
+	}
+	ve, ok := err.(*jsonschema.ValidationError)
+	if !ok {
+		c.errAt(root, "schema", "", "%v", err)
+		return
+	}
+	seen := map[string]bool{}
+	for _, leaf := range leaves(ve) {
+		path := pathString(leaf.InstanceLocation)
+		if c.suppressed(leaf, path) {
+			continue
+		}
+		n := nodeAt(root, leaf.InstanceLocation)
+		msg := leaf.ErrorKind.LocalizedString(printer)
+		if r, ok := leaf.ErrorKind.(*kind.Required); ok {
+			msg = fmt.Sprintf("missing required key %s", quoteAll(r.Missing))
+		}
+		where := path
+		if where == "" {
+			where = "top level"
+		}
+		line := fmt.Sprintf("%s: %s", where, msg)
+		if seen[line] {
+			continue
+		}
+		seen[line] = true
+		c.diags = append(c.diags, diag.Diagnostic{File: c.file, Line: n.Line, Col: n.Col, Severity: diag.Error, Code: "schema", Path: path, Message: line})
+	}
+}
+
+func (c *checker) suppressed(e *jsonschema.ValidationError, path string) bool {
+	switch e.ErrorKind.(type) {
+	case *kind.AdditionalProperties:
+		return true // reported with a suggestion by keys()
+	case *kind.Group, *kind.AllOf, *kind.AnyOf, *kind.OneOf, *kind.Schema, *kind.Reference:
+		return true
+	}
+	loc := e.InstanceLocation
+	if len(loc) >= 3 && loc[0] == "components" && loc[2] == "props" {
+		return true // props() words these with the kind and a suggestion
+	}
+	if len(loc) >= 1 && strings.HasPrefix(loc[len(loc)-1], "x-") {
+		return true
+	}
+	for p := path; p != ""; p = parentPath(p) {
+		if c.reported[p] {
+			return true
+		}
+	}
+	return false
+}
+
+func parentPath(p string) string {
+	i := strings.LastIndexAny(p, ".[")
+	if i < 0 {
+		return ""
+	}
+	return p[:i]
+}
+
+func leaves(e *jsonschema.ValidationError) []*jsonschema.ValidationError {
+	if len(e.Causes) == 0 {
+		return []*jsonschema.ValidationError{e}
+	}
+	// For anyOf, one failing branch explains enough: report the first branch's
+	// leaves, or the anyOf itself when it was a type mismatch between shapes.
+	if _, ok := e.ErrorKind.(*kind.AnyOf); ok {
+		return []*jsonschema.ValidationError{{InstanceLocation: e.InstanceLocation, ErrorKind: &anyOfKind{}}}
+	}
+	var out []*jsonschema.ValidationError
+	for _, c := range e.Causes {
+		out = append(out, leaves(c)...)
+	}
+	return out
+}
+
+type anyOfKind struct{}
+
+func (*anyOfKind) KeywordPath() []string { return []string{"anyOf"} }
+func (*anyOfKind) LocalizedString(*message.Printer) string {
+	return "expected text or a list of text"
+}
+
+func pathString(loc []string) string {
+	var b strings.Builder
+	for _, t := range loc {
+		if _, err := strconv.Atoi(t); err == nil {
+			b.WriteString("[" + t + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(t)
+	}
+	return b.String()
+}
+
+func nodeAt(root *Node, loc []string) *Node {
+	n := root
+	for _, t := range loc {
+		var next *Node
+		switch n.Kind {
+		case Map:
+			next = n.Get(t)
+		case Seq:
+			if i, err := strconv.Atoi(t); err == nil && i >= 0 && i < len(n.Items) {
+				next = n.Items[i]
+			}
+		}
+		if next == nil {
+			return n
+		}
+		n = next
+	}
+	return n
+}
+
+func quoteAll(v []string) string {
+	q := make([]string, len(v))
+	for i, s := range v {
+		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, ", ")
+}
