@@ -70,7 +70,7 @@ func TestSemanticErrors(t *testing.T) {
 		line, col              int
 	}{
 		{"dangling flow", "to: model, data: [req]}", "dangling-ref", `"modle" is a missing component; did you mean "model"?`, 16, 0},
-		{"bad kind", "kind: model, zone: prod}", "unknown-kind", `unknown component kind "databse"; did you mean "datastore"?`, 13, 0},
+		{"bad kind", "kind: model, zone: prod}", "unknown-kind", `unknown component kind "databse"; did you mean "datastore"`, 13, 0},
 		{"self flow", "from: api, to: model", "self-flow", "to itself", 16, 0},
 		{"unknown zone", "kind: model, zone: prod}", "unknown-zone", `unknown zone "prd"; did you mean "prod"?`, 13, 0},
 	}
