@@ -2,6 +2,7 @@ package catalog_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -279,4 +280,69 @@ func has(list []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// Summaries must be our own words: none may share a run of eight words with
+// the official description of the item it summarises.
+func TestSummariesAreNotSourceProse(t *testing.T) {
+	data := sharedtest.DataDir(t)
+	a, err := atlasyaml.ReadFile(filepath.Join(data, "atlas", "ATLAS.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := catalog.Default()
+	check := func(id, summary, official string) {
+		if run := sharedRun(summary, official, 8); run != "" {
+			t.Errorf("%s: summary repeats the source: %q", id, run)
+		}
+	}
+	for _, x := range a.Tactics {
+		check(x.ID, c.Tactic(x.ID).Summary, x.Description)
+	}
+	for _, x := range a.Techniques {
+		check(x.ID, c.Technique(x.ID).Summary, x.Description)
+	}
+	for _, x := range a.Mitigations {
+		check(x.ID, c.Mitigation(x.ID).Summary, x.Description)
+	}
+	for _, x := range a.CaseStudies {
+		check(x.ID, c.CaseStudy(x.ID).Summary, x.Full)
+	}
+	b, err := os.ReadFile(filepath.Join(data, "nist-ai-rmf", "ai_rmf_core.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var core struct {
+		Subcategories []struct{ ID, Text string } `json:"subcategories"`
+	}
+	if err := json.Unmarshal(b, &core); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range core.Subcategories {
+		check(s.ID, c.RMFItem(s.ID).Summary, s.Text)
+	}
+}
+
+func sharedRun(a, b string, n int) string {
+	words := func(s string) []string {
+		return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '\'')
+		})
+	}
+	wa, wb := words(a), " "+strings.Join(words(b), " ")+" "
+	for i := 0; i+n <= len(wa); i++ {
+		if run := strings.Join(wa[i:i+n], " "); strings.Contains(wb, " "+run+" ") {
+			return run
+		}
+	}
+	return ""
+}
+
+func TestSharedRunDetectsCopies(t *testing.T) {
+	if sharedRun("one two three four five six seven eight", "so: one two three four five six seven eight!", 8) == "" {
+		t.Error("an eight-word copy must be found")
+	}
+	if sharedRun("one two three four five six seven", "one two three four five six seven", 8) != "" {
+		t.Error("seven words are not a copy")
+	}
 }
