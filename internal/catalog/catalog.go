@@ -197,37 +197,41 @@ func (c *Catalog) WithATLAS(a ATLAS) *Catalog {
 		n.Versions[k] = v
 	}
 	n.Versions["atlas"] = a.Version
-	for i := range a.Tactics {
-		if a.Tactics[i].Summary == "" {
-			if t := c.Tactic(a.Tactics[i].ID); t != nil {
-				a.Tactics[i].Summary = t.Summary
-			}
+	fill := func(id string, summary *string) {
+		if *summary == "" {
+			*summary = c.summaryOf(id)
 		}
+	}
+	for i := range a.Tactics {
+		fill(a.Tactics[i].ID, &a.Tactics[i].Summary)
 	}
 	for i := range a.Techniques {
-		if a.Techniques[i].Summary == "" {
-			if t := c.Technique(a.Techniques[i].ID); t != nil {
-				a.Techniques[i].Summary = t.Summary
-			}
-		}
+		fill(a.Techniques[i].ID, &a.Techniques[i].Summary)
 	}
 	for i := range a.Mitigations {
-		if a.Mitigations[i].Summary == "" {
-			if t := c.Mitigation(a.Mitigations[i].ID); t != nil {
-				a.Mitigations[i].Summary = t.Summary
-			}
-		}
+		fill(a.Mitigations[i].ID, &a.Mitigations[i].Summary)
 	}
 	for i := range a.CaseStudies {
-		if a.CaseStudies[i].Summary == "" {
-			if t := c.CaseStudy(a.CaseStudies[i].ID); t != nil {
-				a.CaseStudies[i].Summary = t.Summary
-			}
-		}
+		fill(a.CaseStudies[i].ID, &a.CaseStudies[i].Summary)
 	}
 	n.ATLAS = a
 	n.Reindex()
 	return &n
+}
+
+// summaryOf returns the summary of an ATLAS item, or "".
+func (c *Catalog) summaryOf(id string) string {
+	switch {
+	case c.Tactic(id) != nil:
+		return c.Tactic(id).Summary
+	case c.Technique(id) != nil:
+		return c.Technique(id).Summary
+	case c.Mitigation(id) != nil:
+		return c.Mitigation(id).Summary
+	case c.CaseStudy(id) != nil:
+		return c.CaseStudy(id).Summary
+	}
+	return ""
 }
 
 type index struct {

@@ -106,7 +106,7 @@ func describe(cat *catalog.Catalog, id string) (*shown, error) {
 		}
 		name := r.Title
 		if name == "" {
-			name = id
+			name = r.Summary
 		}
 		return &shown{id, "nist-ai-rmf", name, r.Summary, r, clean(rel)}, nil
 	case cat.OWASPItem(id) != nil:
