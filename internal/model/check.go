@@ -412,6 +412,18 @@ func (c *checker) semantics(s *System) {
 		dataIDs = append(dataIDs, d.ID)
 	}
 
+	comps := make(map[string]*Component, len(s.Components))
+	for _, comp := range s.Components {
+		comps[comp.ID] = comp
+	}
+	zones := make(map[string]bool, len(s.Zones))
+	for _, z := range s.Zones {
+		zones[z.ID] = true
+	}
+	datas := make(map[string]bool, len(s.Data))
+	for _, d := range s.Data {
+		datas[d.ID] = true
+	}
 	kinds := c.vocab.KindNames()
 	for i, comp := range s.Components {
 		path := fmt.Sprintf("components[%d]", i)
@@ -429,7 +441,7 @@ func (c *checker) semantics(s *System) {
 			c.errAt(kn, "unknown-kind", path+".kind", "%s", msg)
 		}
 		if zn := comp.Node.Get("zone"); zn != nil && comp.Zone != "" {
-			if s.Zone(comp.Zone) == nil {
+			if !zones[comp.Zone] {
 				c.errAt(zn, "unknown-zone", path+".zone", "component %q is in unknown zone %q%s", comp.ID, comp.Zone, refHint(comp.Zone, zoneIDs, "zones"))
 			}
 		} else if len(s.Zones) > 0 && comp.ID != "" {
@@ -443,9 +455,9 @@ func (c *checker) semantics(s *System) {
 			if n == nil || end.val == "" {
 				continue
 			}
-			if s.Component(end.val) == nil {
+			if comps[end.val] == nil {
 				what := "missing component"
-				if s.Zone(end.val) != nil {
+				if zones[end.val] {
 					what = "zone, not a component"
 				}
 				c.errAt(n, "dangling-ref", path+"."+end.key, "flow %q: %s %q is a %s%s", f.ID, end.key, end.val, what, refHint(end.val, compIDs, "components"))
@@ -456,7 +468,7 @@ func (c *checker) semantics(s *System) {
 		}
 		if dn := f.Node.Get("data"); dn != nil {
 			for j, d := range dn.Strings() {
-				if s.DataItem(d) != nil {
+				if datas[d] {
 					continue
 				}
 				at := dn
@@ -558,6 +570,16 @@ func compiledSchema() (*jsonschema.Schema, error) {
 		if err != nil {
 			schemaErr = err
 			return
+		}
+		// The per-kind props branches (32 if/then per component) serve editors;
+		// props() checks the same vocabulary with better messages, and schema
+		// errors under props are not reported, so the loader skips them.
+		if m, ok := doc.(map[string]any); ok {
+			if defs, ok := m["$defs"].(map[string]any); ok {
+				if c, ok := defs["component"].(map[string]any); ok {
+					delete(c, "allOf")
+				}
+			}
 		}
 		comp := jsonschema.NewCompiler()
 		comp.AssertFormat()

@@ -230,6 +230,8 @@ func (c *converter) checkShape(root *yaml.Node, _ int) *diag.Diagnostic {
 		if depth > c.lim.MaxDepth {
 			return shape{}, tooDeep(n)
 		}
+		// Only anchored nodes can be reached twice; memoise just those.
+		memoise := n.Anchor != ""
 		if v, ok := c.memo[n]; ok {
 			if depth+v.height > c.lim.MaxDepth {
 				return shape{}, tooDeep(n)
@@ -262,7 +264,9 @@ func (c *converter) checkShape(root *yaml.Node, _ int) *diag.Diagnostic {
 					Message: fmt.Sprintf("document expands to more than %d values (alias bomb?); anchors and aliases must stay small", c.lim.MaxNodes)}
 			}
 		}
-		c.memo[n] = out
+		if memoise {
+			c.memo[n] = out
+		}
 		return out, nil
 	}
 	_, d := walk(root, 0, map[*yaml.Node]bool{})
