@@ -1,0 +1,457 @@
+// Package analysis derives a system's threats: it evaluates the rule packs on
+// every element with its graph facts, scores each threat with explainable
+// likelihood and impact factors, applies controls for residual risk, applies
+// people's decisions, and links ATLAS case studies as precedent. The Report it
+// returns feeds every output format; none recomputes anything.
+package analysis
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/mlthreat/mlthreat/internal/catalog"
+	"github.com/mlthreat/mlthreat/internal/diag"
+	"github.com/mlthreat/mlthreat/internal/model"
+	"github.com/mlthreat/mlthreat/internal/rules"
+)
+
+// Report is the derived threat model of one system.
+type Report struct {
+	System   *model.System
+	Catalog  *catalog.Catalog
+	Threats  []*Threat
+	Notes    diag.List // warnings from applying decisions
+	Rules    int       // rules evaluated
+	Date     string    // evaluation date (YYYY-MM-DD) used for expiry
+	Precedent []Precedent
+}
+
+// Threat is one derived threat on one element.
+type Threat struct {
+	ID          string
+	Rule        *rules.Rule
+	Target      Target
+	Technique   string
+	Related     []string
+	Tactics     []string
+	STRIDE      []string
+	LINDDUN     []string
+	OWASP       []string
+	Likelihood  Rating
+	Impact      Rating
+	Risk        int
+	Severity    string
+	Mitigations []MitigationStatus
+	Residual    Residual
+	Status      string
+	Decision    *model.Decision
+	RMF         []string
+	CaseStudies []string
+	Facts       []string // graph facts and props that made the condition true
+	Line        int      // YAML line of the target element
+}
+
+// Target names the element a threat is on.
+type Target struct {
+	Component string
+	Flow      string
+	Zone      string
+}
+
+// ID of the element, whatever its type.
+func (t Target) ID() string {
+	switch {
+	case t.Component != "":
+		return t.Component
+	case t.Flow != "":
+		return t.Flow
+	}
+	return t.Zone
+}
+
+// Rating is a 1-5 score with the reasons that moved it.
+type Rating struct {
+	Score   int
+	Factors []string
+}
+
+// MitigationStatus is one of the rule's mitigations and whether a control covers it.
+type MitigationStatus struct {
+	ID      string
+	Control string // covering control id, or ""
+	Status  string // implemented | partial | planned | missing
+}
+
+// Residual is the risk left after controls.
+type Residual struct {
+	Likelihood int
+	Impact     int
+	Score      int
+	Severity   string
+	Factors    []string
+}
+
+// Precedent is an ATLAS case study ranked by overlap with the system's threats.
+type Precedent struct {
+	CaseStudy string
+	Overlap   int // distinct techniques in common
+	Steps     int // system-facing steps of the case study
+	Techniques []string
+}
+
+// Severity bands of risk = likelihood × impact.
+func Severity(score int) string {
+	switch {
+	case score >= 20:
+		return "critical"
+	case score >= 10:
+		return "high"
+	case score >= 5:
+		return "medium"
+	}
+	return "low"
+}
+
+// SeverityRank orders severities, low first.
+func SeverityRank(s string) int {
+	switch s {
+	case "critical":
+		return 4
+	case "high":
+		return 3
+	case "medium":
+		return 2
+	case "low":
+		return 1
+	}
+	return 0
+}
+
+// StableID is the threat id: a hash of rule, element and technique, so it
+// survives reordering and unrelated edits.
+func StableID(rule, element, technique string) string {
+	h := sha256.Sum256([]byte(rule + "\x00" + element + "\x00" + technique))
+	return "T-" + hex.EncodeToString(h[:4])
+}
+
+// Options tune an analysis.
+type Options struct {
+	Today time.Time // for expiry checks; zero means now
+}
+
+// Analyze derives the threats of a validated system.
+func Analyze(s *model.System, cat *catalog.Catalog, set *rules.Set, opt Options) (*Report, error) {
+	today := opt.Today
+	if today.IsZero() {
+		today = time.Now().UTC()
+	}
+	r := &Report{System: s, Catalog: cat, Rules: len(set.Rules), Date: today.Format("2006-01-02")}
+	g := newGraph(s)
+	byKind := map[string][]*rules.Rule{}
+	for _, rule := range set.Rules {
+		for _, k := range rule.AppliesTo {
+			byKind[k] = append(byKind[k], rule)
+		}
+	}
+	e := &evaluator{sys: s, cat: cat, g: g, report: r}
+	for _, c := range s.Components {
+		vars := e.componentVars(c)
+		for _, rule := range byKind[c.Kind] {
+			if err := e.apply(rule, vars, Target{Component: c.ID}, c.Node); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, f := range s.Flows {
+		if g.facts[f.ID] == nil {
+			continue
+		}
+		vars := e.flowVars(f)
+		for _, rule := range byKind["flow"] {
+			if err := e.apply(rule, vars, Target{Flow: f.ID}, f.Node); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, z := range s.Zones {
+		vars := e.zoneVars(z)
+		for _, rule := range byKind["zone"] {
+			if err := e.apply(rule, vars, Target{Zone: z.ID}, z.Node); err != nil {
+				return nil, err
+			}
+		}
+	}
+	e.decisions()
+	e.precedent()
+	sort.SliceStable(r.Threats, func(i, j int) bool {
+		a, b := r.Threats[i], r.Threats[j]
+		if a.Residual.Score != b.Residual.Score {
+			return a.Residual.Score > b.Residual.Score
+		}
+		if a.Risk != b.Risk {
+			return a.Risk > b.Risk
+		}
+		if a.Target.ID() != b.Target.ID() {
+			return a.Target.ID() < b.Target.ID()
+		}
+		return a.Rule.ID < b.Rule.ID
+	})
+	return r, nil
+}
+
+type evaluator struct {
+	sys    *model.System
+	cat    *catalog.Catalog
+	g      *graph
+	report *Report
+}
+
+func (e *evaluator) apply(rule *rules.Rule, vars map[string]any, target Target, node *model.Node) error {
+	ok, err := rule.Matches(vars)
+	if err != nil {
+		return fmt.Errorf("%s: rule %s failed on %s: %v", rule.Location(), rule.ID, target.ID(), err)
+	}
+	if !ok {
+		return nil
+	}
+	t := &Threat{
+		ID: StableID(rule.ID, target.ID(), rule.Technique), Rule: rule, Target: target,
+		Technique: rule.Technique, Related: rule.Related, Tactics: rule.Tactics,
+		STRIDE: rule.STRIDE, LINDDUN: rule.LINDDUN, OWASP: rule.OWASP, RMF: rule.RMF,
+		Status: "open", Line: node.Pos().Line,
+	}
+	t.Facts = factsFor(rule.When, vars)
+	if t.Likelihood, err = e.likelihood(rule, vars); err != nil {
+		return err
+	}
+	if t.Impact, err = e.impact(rule, vars); err != nil {
+		return err
+	}
+	t.Risk = t.Likelihood.Score * t.Impact.Score
+	t.Severity = Severity(t.Risk)
+	e.residual(t, vars)
+	t.CaseStudies = e.caseStudies(t)
+	e.report.Threats = append(e.report.Threats, t)
+	return nil
+}
+
+func clamp(v int) int {
+	return max(1, min(5, v))
+}
+
+func (e *evaluator) likelihood(rule *rules.Rule, vars map[string]any) (Rating, error) {
+	r := Rating{Score: rule.Likelihood.Base, Factors: []string{fmt.Sprintf("rule base %d", rule.Likelihood.Base)}}
+	add := func(n int, why string) {
+		r.Score += n
+		r.Factors = append(r.Factors, fmt.Sprintf("%s (%+d)", why, n))
+	}
+	exposure, _ := vars["exposure"].(string)
+	ctx, _ := vars["ctx"].(map[string]bool)
+	switch {
+	case exposure == "internet":
+		add(1, "exposed to the internet")
+	case exposure == "partner":
+		// neutral
+	case ctx["reachable_from_internet"] || ctx["reachable_from_untrusted"]:
+		// reachable through flows: neutral
+	case exposure == "isolated":
+		add(-2, "isolated from networks outsiders reach")
+	default:
+		add(-1, "internal only, no untrusted data reaches it")
+	}
+	props, _ := vars["props"].(map[string]any)
+	queryTech := e.queryBased(rule.Technique)
+	if queryTech && (exposure == "internet" || exposure == "partner") {
+		if a, _ := props["auth"].(string); a == "none" {
+			add(1, "callers need no authentication")
+		}
+		if rl, _ := props["rate_limit"].(string); rl == "none" {
+			add(1, "no rate limit")
+		}
+	}
+	if e.outputSensitive(rule.Technique) {
+		if o, _ := props["output"].(string); o == "scores" || o == "logits" || o == "embeddings" {
+			add(1, "responses carry "+o)
+		}
+	}
+	if e.whiteBox(rule.Technique) {
+		if wp, _ := props["weights_public"].(bool); wp {
+			add(1, "model weights or architecture are public")
+		} else if o, _ := props["origin"].(string); o == "open-weights" {
+			add(1, "model is open-weights")
+		}
+	}
+	if incident, exercise := e.seenIn(rule.Technique); incident > 0 {
+		add(1, fmt.Sprintf("seen in %d real incident%s (ATLAS case studies)", incident, plural(incident)))
+	} else if exercise == 0 {
+		add(-1, "no ATLAS case study shows it in use")
+	}
+	for i := range rule.Likelihood.Factors {
+		f := &rule.Likelihood.Factors[i]
+		ok, err := f.Holds(vars)
+		if err != nil {
+			return r, fmt.Errorf("%s: rule %s likelihood factor %q: %v", rule.Location(), rule.ID, f.When, err)
+		}
+		if ok {
+			add(f.Add, f.Reason)
+		}
+	}
+	r.Score = clamp(r.Score)
+	return r, nil
+}
+
+func (e *evaluator) impact(rule *rules.Rule, vars map[string]any) (Rating, error) {
+	r := Rating{Score: rule.Impact.Base, Factors: []string{fmt.Sprintf("rule base %d", rule.Impact.Base)}}
+	add := func(n int, why string) {
+		r.Score += n
+		r.Factors = append(r.Factors, fmt.Sprintf("%s (%+d)", why, n))
+	}
+	switch e.sys.Info.Criticality {
+	case "critical":
+		add(2, "system criticality critical")
+	case "high":
+		add(1, "system criticality high")
+	case "low":
+		add(-1, "system criticality low")
+	}
+	disclosure := contains(rule.STRIDE, "I") || len(rule.LINDDUN) > 0
+	if disclosure {
+		cls, _ := vars["classification"].(string)
+		pii, _ := vars["pii"].(bool)
+		switch {
+		case pii:
+			add(1, "handles personal data")
+		case cls == "restricted" || cls == "confidential":
+			add(1, "handles "+cls+" data")
+		}
+	}
+	ctx, _ := vars["ctx"].(map[string]bool)
+	if ctx["llm_can_reach_tool_with_side_effects"] && (contains(rule.STRIDE, "E") || contains(rule.STRIDE, "T")) {
+		add(1, "can drive tools with side effects")
+	}
+	props, _ := vars["props"].(map[string]any)
+	if sc, _ := props["safety_critical"].(bool); sc {
+		add(1, "safety-relevant use")
+	}
+	for i := range rule.Impact.Factors {
+		f := &rule.Impact.Factors[i]
+		ok, err := f.Holds(vars)
+		if err != nil {
+			return r, fmt.Errorf("%s: rule %s impact factor %q: %v", rule.Location(), rule.ID, f.When, err)
+		}
+		if ok {
+			add(f.Add, f.Reason)
+		}
+	}
+	r.Score = clamp(r.Score)
+	return r, nil
+}
+
+// queryBased: techniques that need many queries or calls to the system.
+func (e *evaluator) queryBased(tech string) bool {
+	base := parentOf(tech)
+	switch base {
+	case "AML.T0024", "AML.T0029", "AML.T0034", "AML.T0040", "AML.T0042", "AML.T0046", "AML.T0051", "AML.T0054", "AML.T0056", "AML.T0057", "AML.T0005", "AML.T0015", "AML.T0043":
+		return true
+	}
+	return false
+}
+
+func (e *evaluator) outputSensitive(tech string) bool {
+	switch tech {
+	case "AML.T0024", "AML.T0024.000", "AML.T0024.001", "AML.T0024.002", "AML.T0043.001", "AML.T0005.001", "AML.T0063":
+		return true
+	}
+	return false
+}
+
+func (e *evaluator) whiteBox(tech string) bool {
+	switch tech {
+	case "AML.T0043.000", "AML.T0043.002", "AML.T0005.002", "AML.T0044", "AML.T0015":
+		return true
+	}
+	return false
+}
+
+func parentOf(tech string) string {
+	if len(tech) > 9 {
+		return tech[:9]
+	}
+	return tech
+}
+
+// seenIn counts the case studies, by type, that used the technique.
+func (e *evaluator) seenIn(tech string) (incident, exercise int) {
+	for _, id := range e.cat.CaseStudiesUsing(tech) {
+		if cs := e.cat.CaseStudy(id); cs != nil && cs.Type == "incident" {
+			incident++
+		} else {
+			exercise++
+		}
+	}
+	return
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *evaluator) caseStudies(t *Threat) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, tech := range append([]string{t.Technique}, t.Related...) {
+		for _, cs := range e.cat.CaseStudiesUsing(tech) {
+			if !seen[cs] {
+				seen[cs] = true
+				out = append(out, cs)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// factsFor lists the ctx facts and props the condition mentions, with their values.
+func factsFor(cond string, vars map[string]any) []string {
+	var out []string
+	ctx, _ := vars["ctx"].(map[string]bool)
+	for _, f := range rules.Facts {
+		if strings.Contains(cond, "ctx."+f) {
+			out = append(out, fmt.Sprintf("%s = %v", f, ctx[f]))
+		}
+	}
+	props, _ := vars["props"].(map[string]any)
+	keys := make([]string, 0, len(props))
+	for k := range props {
+		if strings.Contains(cond, "props."+k) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		out = append(out, fmt.Sprintf("props.%s = %v", k, props[k]))
+	}
+	for _, v := range []string{"exposure", "trust", "classification", "pii"} {
+		if regexp.MustCompile(`(^|[^.\w])` + v + `\b`).MatchString(cond) {
+			out = append(out, fmt.Sprintf("%s = %v", v, vars[v]))
+		}
+	}
+	return out
+}

@@ -1,0 +1,195 @@
+package analysis
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/mlthreat/mlthreat/internal/diag"
+	"github.com/mlthreat/mlthreat/internal/model"
+)
+
+var statusRank = map[string]int{"implemented": 3, "partial": 2, "planned": 1, "none": 0}
+
+// covers reports whether a control addresses a rule mitigation: directly, or
+// through an mlthreat control id that implements that ATLAS mitigation (and
+// the reverse).
+func (e *evaluator) covers(ctl *model.Control, mitigation string) bool {
+	for _, m := range ctl.Mitigates {
+		if m == mitigation {
+			return true
+		}
+		if c := e.cat.Control(m); c != nil && contains(c.Mitigations, mitigation) {
+			return true
+		}
+		if c := e.cat.Control(mitigation); c != nil && contains(c.Mitigations, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// appliesTo: the control protects the target directly, its zone, a flow into
+// it, or the whole system (no applies_to).
+func (e *evaluator) appliesTo(ctl *model.Control, t Target) bool {
+	if len(ctl.AppliesTo) == 0 {
+		return true
+	}
+	id := t.ID()
+	for _, a := range ctl.AppliesTo {
+		if a == id {
+			return true
+		}
+		if c := e.g.comps[id]; c != nil {
+			if a == c.Zone {
+				return true
+			}
+			for _, f := range e.g.in[id] {
+				if f.ID == a || f.From == a {
+					return true
+				}
+			}
+		}
+		if f := e.sys.Flow(id); f != nil && (a == f.From || a == f.To) {
+			return true
+		}
+	}
+	return false
+}
+
+// residual applies controls: each rule mitigation covered by an implemented
+// control lowers likelihood by 2, a partial one by 1; planned or none lower
+// nothing. Likelihood stays at least 1.
+func (e *evaluator) residual(t *Threat, _ map[string]any) {
+	reduce := 0
+	var factors []string
+	for _, m := range t.Rule.Mitigations {
+		best, bestCtl := -1, ""
+		for _, ctl := range e.sys.Controls {
+			if !e.appliesTo(ctl, t.Target) || !e.covers(ctl, m) {
+				continue
+			}
+			status := ctl.Status
+			if status == "" {
+				status = "implemented"
+			}
+			if statusRank[status] > best {
+				best, bestCtl = statusRank[status], ctl.ID
+			}
+		}
+		ms := MitigationStatus{ID: m, Status: "missing"}
+		if best >= 0 {
+			ms.Control = bestCtl
+			for s, r := range statusRank {
+				if r == best {
+					ms.Status = s
+				}
+			}
+			if ms.Status == "none" {
+				ms.Status = "missing"
+			}
+		}
+		switch ms.Status {
+		case "implemented":
+			reduce += 2
+			factors = append(factors, fmt.Sprintf("%s implemented by %s (-2 likelihood)", m, ms.Control))
+		case "partial":
+			reduce++
+			factors = append(factors, fmt.Sprintf("%s partly implemented by %s (-1 likelihood)", m, ms.Control))
+		case "planned":
+			factors = append(factors, fmt.Sprintf("%s planned in %s (no reduction yet)", m, ms.Control))
+		}
+		t.Mitigations = append(t.Mitigations, ms)
+	}
+	l := max(1, t.Likelihood.Score-reduce)
+	t.Residual = Residual{Likelihood: l, Impact: t.Impact.Score, Score: l * t.Impact.Score, Factors: factors}
+	t.Residual.Severity = Severity(t.Residual.Score)
+	if t.Residual.Score < t.Risk && !hasImplemented(t.Mitigations) {
+		t.Residual.Factors = append(t.Residual.Factors, "reduced by partial controls only")
+	}
+}
+
+func hasImplemented(ms []MitigationStatus) bool {
+	for _, m := range ms {
+		if m.Status == "implemented" {
+			return true
+		}
+	}
+	return false
+}
+
+// decisions applies risk_tracking: a valid decision sets the status; an
+// expired acceptance reopens the threat; an unknown threat id is a warning.
+func (e *evaluator) decisions() {
+	byID := map[string]*Threat{}
+	for _, t := range e.report.Threats {
+		byID[t.ID] = t
+	}
+	note := func(d *model.Decision, format string, args ...any) {
+		p := d.Node.Pos()
+		e.report.Notes = append(e.report.Notes, diag.Diagnostic{File: e.sys.File, Line: p.Line, Col: p.Col, Severity: diag.Warning, Code: "decision", Message: fmt.Sprintf(format, args...)})
+	}
+	for _, d := range e.sys.RiskTracking {
+		t := byID[d.Threat]
+		if t == nil {
+			note(d, "risk_tracking names threat %s, which the analysis no longer derives; remove the entry or check the rule", d.Threat)
+			continue
+		}
+		if d.Status != "mitigated" && (d.Justification == "" || d.Owner == "") {
+			note(d, "decision on %s (%s) needs a justification and an owner; the threat stays open", d.Threat, d.Status)
+			continue
+		}
+		if d.Status == "accepted" {
+			if d.Until == "" {
+				note(d, "accepted risk %s has no `until` date; the threat stays open", d.Threat)
+				continue
+			}
+			if d.Until < e.report.Date {
+				note(d, "acceptance of %s expired on %s; the threat is open again", d.Threat, d.Until)
+				continue
+			}
+		}
+		t.Status = d.Status
+		t.Decision = d
+	}
+	sort.SliceStable(e.report.Notes, func(i, j int) bool { return e.report.Notes[i].Line < e.report.Notes[j].Line })
+}
+
+// precedent ranks case studies by how many of their techniques the system's
+// threats share (a sub-technique counts for its parent).
+func (e *evaluator) precedent() {
+	mine := map[string]bool{}
+	for _, t := range e.report.Threats {
+		for _, tech := range append([]string{t.Technique}, t.Related...) {
+			mine[tech] = true
+			mine[parentOf(tech)] = true
+		}
+	}
+	var out []Precedent
+	for _, cs := range e.cat.ATLAS.CaseStudies {
+		seen := map[string]bool{}
+		var common []string
+		for _, p := range cs.Procedure {
+			if (mine[p.Technique] || mine[parentOf(p.Technique)]) && !seen[p.Technique] {
+				seen[p.Technique] = true
+				common = append(common, p.Technique)
+			}
+		}
+		if len(common) > 0 {
+			out = append(out, Precedent{CaseStudy: cs.ID, Overlap: len(common), Steps: len(cs.Procedure), Techniques: common})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Overlap != out[j].Overlap {
+			return out[i].Overlap > out[j].Overlap
+		}
+		return out[i].CaseStudy < out[j].CaseStudy
+	})
+	e.report.Precedent = out
+	rank := map[string]int{}
+	for i, p := range out {
+		rank[p.CaseStudy] = i
+	}
+	for _, t := range e.report.Threats {
+		sort.SliceStable(t.CaseStudies, func(i, j int) bool { return rank[t.CaseStudies[i]] < rank[t.CaseStudies[j]] })
+	}
+}

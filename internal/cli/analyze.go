@@ -1,0 +1,244 @@
+package cli
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mlthreat/mlthreat/internal/analysis"
+	"github.com/mlthreat/mlthreat/internal/model"
+	"github.com/mlthreat/mlthreat/internal/report"
+	"github.com/mlthreat/mlthreat/internal/report/jsonreport"
+	"github.com/mlthreat/mlthreat/internal/report/markdown"
+	"github.com/mlthreat/mlthreat/internal/report/table"
+	"github.com/mlthreat/mlthreat/internal/rules"
+	"github.com/mlthreat/mlthreat/internal/validate"
+)
+
+type analyzeFlags struct {
+	format      string
+	out         string
+	rulesDirs   []string
+	minSeverity string
+	tactic      string
+	explain     string
+}
+
+func (a *app) analyzeCommand() *cobra.Command {
+	f := &analyzeFlags{}
+	cmd := &cobra.Command{
+		Use:   "analyze FILE",
+		Short: "Derive the threat model: ATLAS-mapped threats with explained risk",
+		Long: `Derive the threats of one system model. Every rule pack (built in, plus
+--rules DIR) is evaluated on every component, flow and zone with its graph
+facts; each threat is mapped to its ATLAS technique and tactics, STRIDE,
+LINDDUN and OWASP, rated on likelihood x impact with the factors that moved
+the scores, reduced by the controls in place, and linked to ATLAS case
+studies as precedent.
+
+Exit codes: 0 analysed, 1 the model is invalid, 2 usage error, unreadable
+input or a broken rule pack.`,
+		Example: `  mlthreat analyze examples/sentiment-api/system.yaml
+  mlthreat analyze system.yaml --format json -o threats.json
+  mlthreat analyze system.yaml --format markdown --min-severity high
+  mlthreat analyze system.yaml --explain T-3f9a1c2e`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.analyze(args[0], f)
+		},
+	}
+	cmd.Flags().StringVarP(&f.format, "format", "f", "table", "output format: table, json or markdown")
+	cmd.Flags().StringVarP(&f.out, "output", "o", "", "write to this file instead of stdout")
+	cmd.Flags().StringArrayVar(&f.rulesDirs, "rules", nil, "also load the rule packs (*.yaml) in this directory; repeatable")
+	cmd.Flags().StringVar(&f.minSeverity, "min-severity", "", "only threats whose residual severity is at least this: low, medium, high or critical")
+	cmd.Flags().StringVar(&f.tactic, "tactic", "", "only threats whose technique belongs to this ATLAS tactic (id or name)")
+	cmd.Flags().StringVar(&f.explain, "explain", "", "explain one threat id: rule, condition, facts and every scoring factor")
+	return cmd
+}
+
+func (a *app) analyze(file string, f *analyzeFlags) error {
+	if err := oneOf(f.format, "table", "json", "markdown"); err != nil {
+		return exitWith(ExitUsage, "--format: %v", err)
+	}
+	if f.minSeverity != "" {
+		if err := oneOf(f.minSeverity, "low", "medium", "high", "critical"); err != nil {
+			return exitWith(ExitUsage, "--min-severity: %v", err)
+		}
+	}
+	cat, err := a.catalog()
+	if err != nil {
+		return err
+	}
+	tactic := ""
+	if f.tactic != "" {
+		if tactic = resolveTactic(cat, f.tactic); tactic == "" {
+			return exitWith(ExitUsage, "--tactic: unknown tactic %q", f.tactic)
+		}
+	}
+	set, err := rules.Load(cat, f.rulesDirs...)
+	if err != nil {
+		return exitWith(ExitUsage, "rule packs:\n%v", err)
+	}
+	sys, ds := validate.File(file, cat, model.DefaultLimits)
+	for _, d := range ds {
+		fmt.Fprintln(a.stderr, d.String())
+	}
+	if validate.Unreadable(ds) {
+		return silentExit(ExitUsage)
+	}
+	if sys == nil || ds.Errors() > 0 {
+		return exitWith(ExitFindings, "%s is invalid (%s); fix it before analysing", file, plural(ds.Errors(), "error"))
+	}
+	rep, err := analysis.Analyze(sys, cat, set, analysis.Options{})
+	if err != nil {
+		return exitWith(ExitUsage, "%v", err)
+	}
+	if f.explain != "" {
+		return a.explain(rep, f.explain)
+	}
+	filter(rep, f.minSeverity, tactic)
+	var w report.Writer
+	switch f.format {
+	case "json":
+		w = jsonreport.Writer{Version: version()}
+	case "markdown":
+		w = markdown.Writer{}
+	default:
+		w = table.Writer{Color: f.out == "" && isTerminal(a.stdout) && a.getenv("NO_COLOR") == ""}
+	}
+	var buf bytes.Buffer
+	if err := w.Write(&buf, rep); err != nil {
+		return exitWith(ExitUsage, "render %s: %v", f.format, err)
+	}
+	return a.emit(f.out, buf.Bytes())
+}
+
+// emit writes to stdout or, atomically, to a file.
+func (a *app) emit(path string, b []byte) error {
+	if path == "" || path == "-" {
+		_, err := a.stdout.Write(b)
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return exitWith(ExitUsage, "write %s: %v", path, cleanErr(err))
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return exitWith(ExitUsage, "write %s: %v", path, cleanErr(err))
+	}
+	return nil
+}
+
+func cleanErr(err error) string {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+func filter(r *analysis.Report, minSeverity, tactic string) {
+	if minSeverity == "" && tactic == "" {
+		return
+	}
+	var kept []*analysis.Threat
+	for _, t := range r.Threats {
+		if minSeverity != "" && analysis.SeverityRank(t.Residual.Severity) < analysis.SeverityRank(minSeverity) {
+			continue
+		}
+		if tactic != "" && !contains(t.Tactics, tactic) {
+			continue
+		}
+		kept = append(kept, t)
+	}
+	r.Threats = kept
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func (a *app) explain(r *analysis.Report, id string) error {
+	var t *analysis.Threat
+	var ids []string
+	for _, x := range r.Threats {
+		ids = append(ids, x.ID)
+		if strings.EqualFold(x.ID, id) {
+			t = x
+		}
+	}
+	if t == nil {
+		return exitWith(ExitFindings, "no threat %s in this analysis (%d threats; list them with --format table)", id, len(ids))
+	}
+	w := a.stdout
+	cat := r.Catalog
+	fmt.Fprintf(w, "%s  %s\n", t.ID, t.Rule.Title)
+	fmt.Fprintf(w, "target:     %s (line %d of %s)\n", t.Target.ID(), t.Line, r.System.File)
+	fmt.Fprintf(w, "rule:       %s (%s)\n", t.Rule.ID, t.Rule.Location())
+	cond := t.Rule.When
+	if cond == "" {
+		cond = "(always, for its kinds)"
+	}
+	fmt.Fprintf(w, "applies to: %s\ncondition:  %s\n", strings.Join(t.Rule.AppliesTo, ", "), cond)
+	if len(t.Facts) > 0 {
+		fmt.Fprintf(w, "facts:      %s\n", strings.Join(t.Facts, "; "))
+	}
+	fmt.Fprintf(w, "ATLAS:      %s %s; tactics %s (ATLAS %s)\n", t.Technique, cat.Name(t.Technique), labels(cat.Name, t.Tactics), cat.Versions["atlas"])
+	if len(t.Related) > 0 {
+		fmt.Fprintf(w, "related:    %s\n", labels(cat.Name, t.Related))
+	}
+	fmt.Fprintf(w, "\nlikelihood %d:\n", t.Likelihood.Score)
+	for _, f := range t.Likelihood.Factors {
+		fmt.Fprintf(w, "  - %s\n", f)
+	}
+	fmt.Fprintf(w, "impact %d:\n", t.Impact.Score)
+	for _, f := range t.Impact.Factors {
+		fmt.Fprintf(w, "  - %s\n", f)
+	}
+	fmt.Fprintf(w, "risk %d (%s)\n\nmitigations:\n", t.Risk, t.Severity)
+	for _, m := range t.Mitigations {
+		c := ""
+		if m.Control != "" {
+			c = " by control " + m.Control
+		}
+		fmt.Fprintf(w, "  - %s %s: %s%s\n", m.ID, cat.Name(m.ID), m.Status, c)
+	}
+	fmt.Fprintf(w, "residual %d (%s): likelihood %d x impact %d\n", t.Residual.Score, t.Residual.Severity, t.Residual.Likelihood, t.Residual.Impact)
+	for _, f := range t.Residual.Factors {
+		fmt.Fprintf(w, "  - %s\n", f)
+	}
+	fmt.Fprintf(w, "status: %s\n", t.Status)
+	if t.Decision != nil {
+		fmt.Fprintf(w, "  decision by %s until %s: %s\n", t.Decision.Owner, t.Decision.Until, t.Decision.Justification)
+	}
+	if len(t.CaseStudies) > 0 {
+		fmt.Fprintf(w, "\nprecedent: %s\n", labels(cat.Name, first(t.CaseStudies, 5)))
+	}
+	fmt.Fprintf(w, "\n%s\n", t.Rule.Rationale)
+	return nil
+}
+
+func labels(name func(string) string, ids []string) string {
+	var out []string
+	for _, id := range ids {
+		out = append(out, id+" "+name(id))
+	}
+	return strings.Join(out, ", ")
+}
+
+func first(s []string, n int) []string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+

@@ -1,0 +1,202 @@
+// Package jsonreport writes the analysis as the JSON document of contract §3.
+package jsonreport
+
+import (
+	"encoding/json"
+	"io"
+
+	"github.com/mlthreat/mlthreat/internal/analysis"
+)
+
+// Document is the JSON form of a report. Field order is fixed, so output is
+// byte-identical from run to run.
+type Document struct {
+	Tool      Tool              `json:"tool"`
+	Catalogs  map[string]string `json:"catalogs"`
+	System    System            `json:"system"`
+	Summary   Summary           `json:"summary"`
+	Threats   []Threat          `json:"threats"`
+	Precedent []Precedent       `json:"precedent"`
+	Notes     []Note            `json:"notes,omitempty"`
+}
+
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+type System struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	File        string `json:"file"`
+	Criticality string `json:"criticality,omitempty"`
+}
+
+type Summary struct {
+	Threats            int            `json:"threats"`
+	BySeverity         map[string]int `json:"by_severity"`
+	ResidualBySeverity map[string]int `json:"residual_by_severity"`
+	ByStatus           map[string]int `json:"by_status"`
+	Techniques         int            `json:"techniques"`
+	Rules              int            `json:"rules_evaluated"`
+}
+
+type Threat struct {
+	ID          string       `json:"id"`
+	Rule        string       `json:"rule"`
+	RuleFile    string       `json:"rule_source"`
+	Title       string       `json:"title"`
+	Target      Target       `json:"target"`
+	ATLAS       ATLAS        `json:"atlas"`
+	STRIDE      []string     `json:"stride"`
+	LINDDUN     []string     `json:"linddun,omitempty"`
+	OWASP       []string     `json:"owasp"`
+	Likelihood  Rating       `json:"likelihood"`
+	Impact      Rating       `json:"impact"`
+	Risk        Risk         `json:"risk"`
+	Mitigations []Mitigation `json:"mitigations"`
+	Residual    Residual     `json:"residual"`
+	Status      string       `json:"status"`
+	Decision    *Decision    `json:"decision,omitempty"`
+	RMF         []string     `json:"rmf"`
+	CaseStudies []string     `json:"case_studies"`
+	Facts       []string     `json:"facts,omitempty"`
+	Rationale   string       `json:"rationale"`
+	Catalog     string       `json:"catalog_version"`
+	Line        int          `json:"line"`
+}
+
+type Target struct {
+	Component string `json:"component,omitempty"`
+	Flow      string `json:"flow,omitempty"`
+	Zone      string `json:"zone,omitempty"`
+}
+
+type ATLAS struct {
+	Technique string   `json:"technique"`
+	Name      string   `json:"name"`
+	Tactics   []string `json:"tactics"`
+	Related   []string `json:"related,omitempty"`
+}
+
+type Rating struct {
+	Score   int      `json:"score"`
+	Factors []string `json:"factors"`
+}
+
+type Risk struct {
+	Score    int    `json:"score"`
+	Severity string `json:"severity"`
+}
+
+type Mitigation struct {
+	ID      string  `json:"id"`
+	Name    string  `json:"name"`
+	Control *string `json:"control"`
+	Status  string  `json:"status"`
+}
+
+type Residual struct {
+	Score      int      `json:"score"`
+	Severity   string   `json:"severity"`
+	Likelihood int      `json:"likelihood"`
+	Impact     int      `json:"impact"`
+	Factors    []string `json:"factors,omitempty"`
+}
+
+type Decision struct {
+	Status        string `json:"status"`
+	Justification string `json:"justification,omitempty"`
+	Owner         string `json:"owner,omitempty"`
+	Until         string `json:"until,omitempty"`
+}
+
+type Precedent struct {
+	CaseStudy  string   `json:"case_study"`
+	Name       string   `json:"name"`
+	Overlap    int      `json:"overlap"`
+	Techniques []string `json:"techniques"`
+}
+
+type Note struct {
+	Line    int    `json:"line"`
+	Message string `json:"message"`
+}
+
+// Build converts a report to its JSON document.
+func Build(r *analysis.Report, version string) Document {
+	d := Document{
+		Tool:     Tool{Name: "mlthreat", Version: version},
+		Catalogs: map[string]string{"atlas": r.Catalog.Versions["atlas"], "nist-ai-rmf": r.Catalog.Versions["nist-ai-rmf"]},
+		System:   System{ID: r.System.Info.ID, Name: r.System.Info.Name, File: r.System.File, Criticality: r.System.Info.Criticality},
+		Summary: Summary{
+			Threats:            len(r.Threats),
+			BySeverity:         map[string]int{"critical": 0, "high": 0, "medium": 0, "low": 0},
+			ResidualBySeverity: map[string]int{"critical": 0, "high": 0, "medium": 0, "low": 0},
+			ByStatus:           map[string]int{},
+			Rules:              r.Rules,
+		},
+		Threats:   []Threat{},
+		Precedent: []Precedent{},
+	}
+	techs := map[string]bool{}
+	for _, t := range r.Threats {
+		d.Summary.BySeverity[t.Severity]++
+		d.Summary.ResidualBySeverity[t.Residual.Severity]++
+		d.Summary.ByStatus[t.Status]++
+		techs[t.Technique] = true
+		var ms []Mitigation
+		for _, m := range t.Mitigations {
+			mm := Mitigation{ID: m.ID, Name: r.Catalog.Name(m.ID), Status: m.Status}
+			if m.Control != "" {
+				c := m.Control
+				mm.Control = &c
+			}
+			ms = append(ms, mm)
+		}
+		if ms == nil {
+			ms = []Mitigation{}
+		}
+		th := Threat{
+			ID: t.ID, Rule: t.Rule.ID, RuleFile: t.Rule.Location(), Title: t.Rule.Title,
+			Target: Target(t.Target),
+			ATLAS:  ATLAS{Technique: t.Technique, Name: r.Catalog.Name(t.Technique), Tactics: nonNil(t.Tactics), Related: t.Related},
+			STRIDE: nonNil(t.STRIDE), LINDDUN: t.LINDDUN, OWASP: nonNil(t.OWASP),
+			Likelihood: Rating{Score: t.Likelihood.Score, Factors: nonNil(t.Likelihood.Factors)},
+			Impact:     Rating{Score: t.Impact.Score, Factors: nonNil(t.Impact.Factors)},
+			Risk:       Risk{Score: t.Risk, Severity: t.Severity},
+			Mitigations: ms,
+			Residual:    Residual{Score: t.Residual.Score, Severity: t.Residual.Severity, Likelihood: t.Residual.Likelihood, Impact: t.Residual.Impact, Factors: t.Residual.Factors},
+			Status:      t.Status, RMF: nonNil(t.RMF), CaseStudies: nonNil(t.CaseStudies), Facts: t.Facts,
+			Rationale: t.Rule.Rationale, Catalog: "ATLAS " + r.Catalog.Versions["atlas"], Line: t.Line,
+		}
+		if t.Decision != nil {
+			th.Decision = &Decision{Status: t.Decision.Status, Justification: t.Decision.Justification, Owner: t.Decision.Owner, Until: t.Decision.Until}
+		}
+		d.Threats = append(d.Threats, th)
+	}
+	d.Summary.Techniques = len(techs)
+	for _, p := range r.Precedent {
+		d.Precedent = append(d.Precedent, Precedent{CaseStudy: p.CaseStudy, Name: r.Catalog.Name(p.CaseStudy), Overlap: p.Overlap, Techniques: p.Techniques})
+	}
+	for _, n := range r.Notes {
+		d.Notes = append(d.Notes, Note{Line: n.Line, Message: n.Message})
+	}
+	return d
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// Writer writes the JSON document.
+type Writer struct{ Version string }
+
+func (w Writer) Write(out io.Writer, r *analysis.Report) error {
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(Build(r, w.Version))
+}

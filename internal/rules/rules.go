@@ -1,0 +1,72 @@
+// Package rules holds threat rules as data: the rule type, the loader for rule
+// packs (YAML, with file:line errors), and the CEL conditions compiled from
+// them. It knows the model vocabulary and the catalogue, and nothing of how
+// threats are scored or reported.
+package rules
+
+import (
+	"strconv"
+
+	"github.com/google/cel-go/cel"
+)
+
+// Rule is one threat rule from a pack.
+type Rule struct {
+	ID         string
+	Title      string
+	AppliesTo  []string // component kinds, "flow" or "zone"
+	When       string   // CEL condition; empty means always
+	Technique  string   // main ATLAS technique
+	Related    []string // further ATLAS techniques
+	Tactics    []string // from the catalogue
+	STRIDE     []string
+	LINDDUN    []string
+	OWASP      []string
+	Likelihood Score
+	Impact     Score
+	Mitigations []string // ATLAS mitigations and mlthreat control ids that reduce it
+	RMF        []string
+	Rationale  string
+
+	File string // pack file
+	Line int    // line of the rule in the pack
+
+	program cel.Program
+}
+
+// Score is a rule's base score on one axis and the factors that move it.
+type Score struct {
+	Base    int
+	Factors []Factor
+}
+
+// Factor adds to a score when its condition holds.
+type Factor struct {
+	When   string
+	Add    int
+	Reason string
+	Line   int
+
+	program cel.Program
+}
+
+// Pack is one loaded rule file.
+type Pack struct {
+	Name  string
+	File  string
+	Rules []*Rule
+}
+
+// Set is every loaded rule, in a stable order.
+type Set struct {
+	Packs []*Pack
+	Rules []*Rule
+	byID  map[string]*Rule
+}
+
+// Rule returns a rule by id, or nil.
+func (s *Set) Rule(id string) *Rule { return s.byID[id] }
+
+// Location is where the rule is defined, as file:line.
+func (r *Rule) Location() string { return r.File + ":" + strconv.Itoa(r.Line) }
+
