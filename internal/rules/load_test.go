@@ -1,0 +1,113 @@
+package rules_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mlthreat/mlthreat/internal/catalog"
+	"github.com/mlthreat/mlthreat/internal/rules"
+)
+
+func TestBuiltinPacksLoad(t *testing.T) {
+	set, err := rules.Load(catalog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Rules) == 0 {
+		t.Fatal("no rules")
+	}
+	for _, r := range set.Rules {
+		if len(r.Tactics) == 0 {
+			t.Errorf("%s: no tactics for %s", r.ID, r.Technique)
+		}
+	}
+}
+
+func writePack(t *testing.T, body string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "custom.yaml"), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+const good = `pack: custom
+rules:
+  - id: custom.exposed-llm
+    title: Exposed LLM
+    applies_to: [llm]
+    when: exposure == 'internet' && props.provider == 'self-hosted'
+    technique: AML.T0051.000
+    stride: [T]
+    owasp: [LLM01:2025]
+    mitigations: [AML.M0020, MLT-C-PROMPT-GUARD]
+    rmf: [MS-2.7]
+    rationale: A self-hosted LLM open to the internet takes prompts from anyone.
+`
+
+func TestCustomPack(t *testing.T) {
+	set, err := rules.Load(catalog.Default(), writePack(t, good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := set.Rule("custom.exposed-llm")
+	if r == nil || r.RMF[0] != "MEASURE 2.7" || r.Tactics[0] != "AML.TA0005" {
+		t.Fatalf("%+v", r)
+	}
+	if !strings.HasSuffix(r.Location(), "custom.yaml:3") {
+		t.Errorf("location %s", r.Location())
+	}
+}
+
+func TestBadPacks(t *testing.T) {
+	cases := map[string]struct{ edit, want string }{
+		"unknown technique": {"technique: AML.T0051.000", "custom.yaml:3: rule custom.exposed-llm: unknown ATLAS technique \"AML.T0951.000\""},
+		"attack id":         {"technique: AML.T0051.000", "T1059 is MITRE ATT&CK"},
+		"bad cel":           {"when: exposure == 'internet' && props.provider == 'self-hosted'", "condition does not compile"},
+		"unknown prop":      {"when: exposure == 'internet' && props.provider == 'self-hosted'", "reads props.providr, which none of llm knows; did you mean \"provider\"?"},
+		"unknown mitigation": {"mitigations: [AML.M0020, MLT-C-PROMPT-GUARD]", "unknown mitigation \"AML.M0999\""},
+		"unknown rmf":       {"rmf: [MS-2.7]", "unknown RMF subcategory \"MS-9.9\""},
+		"unknown kind":      {"applies_to: [llm]", "applies_to names unknown kind \"lm\""},
+		"unknown key":       {"stride: [T]", "unknown key \"strid\""},
+		"owasp no edition":  {"owasp: [LLM01:2025]", "unknown OWASP id \"LLM01\""},
+	}
+	repl := map[string]string{
+		"unknown technique":  "technique: AML.T0951.000",
+		"attack id":          "technique: T1059",
+		"bad cel":            "when: exposure == 'internet' &&",
+		"unknown prop":       "when: exposure == 'internet' && props.providr == 'self-hosted'",
+		"unknown mitigation": "mitigations: [AML.M0999]",
+		"unknown rmf":        "rmf: [MS-9.9]",
+		"unknown kind":       "applies_to: [lm]",
+		"unknown key":        "strid: [T]",
+		"owasp no edition":   "owasp: [LLM01]",
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			body := strings.Replace(good, c.edit, repl[name], 1)
+			_, err := rules.Load(catalog.Default(), writePack(t, body))
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %q lacks %q", err, c.want)
+			}
+			if !strings.Contains(err.Error(), "custom.yaml:") {
+				t.Errorf("error lacks file:line: %v", err)
+			}
+		})
+	}
+	_, err := rules.Load(catalog.Default(), writePack(t, good+strings.TrimPrefix(good, "pack: custom\nrules:\n")))
+	if err == nil || !strings.Contains(err.Error(), "duplicate rule id (first defined at") {
+		t.Errorf("duplicate ids: %v", err)
+	}
+	if _, err := rules.Load(catalog.Default(), writePack(t, "pack: x\nrules: [\n")); err == nil {
+		t.Error("broken YAML must fail")
+	}
+	if _, err := rules.Load(catalog.Default(), t.TempDir()); err == nil {
+		t.Error("an empty --rules directory must fail")
+	}
+}
