@@ -22,12 +22,12 @@ import (
 
 // Report is the derived threat model of one system.
 type Report struct {
-	System   *model.System
-	Catalog  *catalog.Catalog
-	Threats  []*Threat
-	Notes    diag.List // warnings from applying decisions
-	Rules    int       // rules evaluated
-	Date     string    // evaluation date (YYYY-MM-DD) used for expiry
+	System    *model.System
+	Catalog   *catalog.Catalog
+	Threats   []*Threat
+	Notes     diag.List // warnings from applying decisions
+	Rules     int       // rules evaluated
+	Date      string    // evaluation date (YYYY-MM-DD) used for expiry
 	Precedent []Precedent
 }
 
@@ -98,9 +98,9 @@ type Residual struct {
 
 // Precedent is an ATLAS case study ranked by overlap with the system's threats.
 type Precedent struct {
-	CaseStudy string
-	Overlap   int // distinct techniques in common
-	Steps     int // system-facing steps of the case study
+	CaseStudy  string
+	Overlap    int // distinct techniques in common
+	Steps      int // system-facing steps of the case study
 	Techniques []string
 }
 
@@ -158,7 +158,13 @@ func Analyze(s *model.System, cat *catalog.Catalog, set *rules.Set, opt Options)
 			byKind[k] = append(byKind[k], rule)
 		}
 	}
-	e := &evaluator{sys: s, cat: cat, g: g, report: r}
+	e := &evaluator{sys: s, cat: cat, g: g, report: r, propCache: map[string]propsEntry{}, endCache: map[string]map[string]any{}, data: map[string]*model.DataItem{}, flows: map[string]*model.Flow{}}
+	for _, d := range s.Data {
+		e.data[d.ID] = d
+	}
+	for _, f := range s.Flows {
+		e.flows[f.ID] = f
+	}
 	for _, c := range s.Components {
 		vars := e.componentVars(c)
 		for _, rule := range byKind[c.Kind] {
@@ -168,7 +174,7 @@ func Analyze(s *model.System, cat *catalog.Catalog, set *rules.Set, opt Options)
 		}
 	}
 	for _, f := range s.Flows {
-		if g.facts[f.ID] == nil {
+		if g.facts[f.ID] == nil || len(byKind["flow"]) == 0 {
 			continue
 		}
 		vars := e.flowVars(f)
@@ -205,10 +211,19 @@ func Analyze(s *model.System, cat *catalog.Catalog, set *rules.Set, opt Options)
 }
 
 type evaluator struct {
-	sys    *model.System
-	cat    *catalog.Catalog
-	g      *graph
-	report *Report
+	sys       *model.System
+	cat       *catalog.Catalog
+	g         *graph
+	report    *Report
+	propCache map[string]propsEntry
+	endCache  map[string]map[string]any
+	data      map[string]*model.DataItem
+	flows     map[string]*model.Flow
+}
+
+type propsEntry struct {
+	props map[string]any
+	set   []string
 }
 
 func (e *evaluator) apply(rule *rules.Rule, vars map[string]any, target Target, node *model.Node) error {
@@ -428,6 +443,16 @@ func (e *evaluator) caseStudies(t *Threat) []string {
 	return out
 }
 
+var plainVars = []string{"exposure", "trust", "classification", "pii"}
+
+var plainVarRes = func() []*regexp.Regexp {
+	var out []*regexp.Regexp
+	for _, v := range plainVars {
+		out = append(out, regexp.MustCompile(`(^|[^.\w])`+v+`\b`))
+	}
+	return out
+}()
+
 // factsFor lists the ctx facts and props the condition mentions, with their values.
 func factsFor(cond string, vars map[string]any) []string {
 	var out []string
@@ -448,8 +473,8 @@ func factsFor(cond string, vars map[string]any) []string {
 	for _, k := range keys {
 		out = append(out, fmt.Sprintf("props.%s = %v", k, props[k]))
 	}
-	for _, v := range []string{"exposure", "trust", "classification", "pii"} {
-		if regexp.MustCompile(`(^|[^.\w])` + v + `\b`).MatchString(cond) {
+	for i, v := range plainVars {
+		if plainVarRes[i].MatchString(cond) {
 			out = append(out, fmt.Sprintf("%s = %v", v, vars[v]))
 		}
 	}

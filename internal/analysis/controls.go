@@ -49,7 +49,7 @@ func (e *evaluator) appliesTo(ctl *model.Control, t Target) bool {
 				}
 			}
 		}
-		if f := e.sys.Flow(id); f != nil && (a == f.From || a == f.To) {
+		if f := e.flows[id]; f != nil && (a == f.From || a == f.To) {
 			return true
 		}
 	}

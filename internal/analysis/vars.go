@@ -1,6 +1,8 @@
 package analysis
 
 import (
+	"sort"
+
 	"github.com/mlthreat/mlthreat/internal/model"
 	"github.com/mlthreat/mlthreat/internal/rules"
 )
@@ -11,6 +13,9 @@ var classRank = map[string]int{"public": 1, "internal": 2, "confidential": 3, "r
 // in: text as "", lists as [], booleans as false. A missing fact is treated as
 // "not in place", the cautious reading; `set` lists what the model states.
 func (e *evaluator) props(c *model.Component) (map[string]any, []string) {
+	if p, ok := e.propCache[c.ID]; ok {
+		return p.props, p.set
+	}
 	out := map[string]any{}
 	v := model.Kinds()
 	if k := v.Kind(c.Kind); k != nil {
@@ -44,6 +49,8 @@ func (e *evaluator) props(c *model.Component) (map[string]any, []string) {
 		}
 		out[k] = val
 	}
+	sort.Strings(set)
+	e.propCache[c.ID] = propsEntry{out, set}
 	return out, set
 }
 
@@ -87,7 +94,7 @@ func (e *evaluator) dataVars(flows ...[]*model.Flow) ([]map[string]any, string, 
 					continue
 				}
 				seen[id] = true
-				d := e.sys.DataItem(id)
+				d := e.data[id]
 				item := map[string]any{"id": id, "classification": "", "pii": false}
 				if d != nil {
 					item["classification"] = d.Classification
@@ -134,12 +141,17 @@ func (e *evaluator) componentVars(c *model.Component) map[string]any {
 }
 
 func (e *evaluator) endVars(id string) map[string]any {
+	if v, ok := e.endCache[id]; ok {
+		return v
+	}
 	c := e.g.comps[id]
 	if c == nil {
 		return map[string]any{}
 	}
 	props, _ := e.props(c)
-	return map[string]any{"id": c.ID, "kind": c.Kind, "zone": c.Zone, "trust": e.g.trust[c.ID], "exposure": e.g.exposure(c), "props": props}
+	v := map[string]any{"id": c.ID, "kind": c.Kind, "zone": c.Zone, "trust": e.g.trust[c.ID], "exposure": e.g.exposure(c), "props": props}
+	e.endCache[id] = v
+	return v
 }
 
 func (e *evaluator) flowVars(f *model.Flow) map[string]any {

@@ -241,4 +241,3 @@ func first(s []string, n int) []string {
 	}
 	return s
 }
-

@@ -22,7 +22,7 @@ import (
 type Limits struct {
 	MaxBytes int64 // file size
 	MaxDepth int   // nesting of maps and lists
-	MaxNodes int   // values after alias expansion
+	MaxNodes int   // values that aliases may add by expansion
 }
 
 // DefaultLimits suit any real system model with a wide margin: the largest
@@ -198,6 +198,7 @@ func parse(file string, b []byte, lim Limits) (*Node, diag.List) {
 		return fail(extra.Line, extra.Column, "multi-document", "file holds more than one YAML document; put one system per file")
 	}
 	c := converter{lim: lim, file: file, memo: map[*yaml.Node]shape{}}
+	c.budget = realNodes(&root) + lim.MaxNodes
 	if d := c.checkShape(&root, 0); d != nil {
 		return nil, diag.List{*d}
 	}
@@ -209,10 +210,11 @@ func parse(file string, b []byte, lim Limits) (*Node, diag.List) {
 }
 
 type converter struct {
-	lim   Limits
-	file  string
-	memo  map[*yaml.Node]shape
-	diags diag.List
+	lim    Limits
+	budget int // values allowed after alias expansion: the real ones plus MaxNodes
+	file   string
+	memo   map[*yaml.Node]shape
+	diags  diag.List
 }
 
 type shape struct{ size, height int }
@@ -259,9 +261,9 @@ func (c *converter) checkShape(root *yaml.Node, _ int) *diag.Diagnostic {
 			}
 			out.size += s.size
 			out.height = max(out.height, s.height+1)
-			if out.size > c.lim.MaxNodes {
+			if out.size > c.budget {
 				return shape{}, &diag.Diagnostic{File: c.file, Line: n.Line, Col: n.Column, Severity: diag.Error, Code: "too-many-nodes",
-					Message: fmt.Sprintf("document expands to more than %d values (alias bomb?); anchors and aliases must stay small", c.lim.MaxNodes)}
+					Message: fmt.Sprintf("aliases expand the document by more than %d values (alias bomb?); anchors and aliases must stay small", c.lim.MaxNodes)}
 			}
 		}
 		if memoise {
@@ -271,6 +273,21 @@ func (c *converter) checkShape(root *yaml.Node, _ int) *diag.Diagnostic {
 	}
 	_, d := walk(root, 0, map[*yaml.Node]bool{})
 	return d
+}
+
+// realNodes counts the nodes of the tree without following aliases.
+func realNodes(root *yaml.Node) int {
+	n := 0
+	stack := []*yaml.Node{root}
+	for len(stack) > 0 {
+		x := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		n++
+		if x.Kind != yaml.AliasNode {
+			stack = append(stack, x.Content...)
+		}
+	}
+	return n
 }
 
 func (c *converter) convert(n *yaml.Node) *Node {

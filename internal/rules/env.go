@@ -91,16 +91,24 @@ func Eval(p cel.Program, vars map[string]any) (bool, error) {
 
 // Matches evaluates the rule's condition on an element.
 func (r *Rule) Matches(vars map[string]any) (bool, error) {
-	if r.program == nil {
+	p, err := r.cond.program()
+	if err != nil {
+		return false, fmt.Errorf("condition does not compile: %v", err)
+	}
+	if p == nil {
 		return true, nil
 	}
-	return Eval(r.program, vars)
+	return Eval(p, vars)
 }
 
 // Holds evaluates a factor's condition on an element.
 func (f *Factor) Holds(vars map[string]any) (bool, error) {
-	if f.program == nil {
+	p, err := f.cond.program()
+	if err != nil {
+		return false, fmt.Errorf("condition does not compile: %v", err)
+	}
+	if p == nil {
 		return true, nil
 	}
-	return Eval(f.program, vars)
+	return Eval(p, vars)
 }

@@ -61,7 +61,7 @@ func Load(cat *catalog.Catalog, dirs ...string) (*Set, error) {
 		if err != nil {
 			return nil, err
 		}
-		l.pack("rules/"+n, b)
+		l.pack("rules/"+n, b, false)
 	}
 	for _, dir := range dirs {
 		files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
@@ -82,7 +82,7 @@ func Load(cat *catalog.Catalog, dirs ...string) (*Set, error) {
 			if err != nil {
 				return nil, err
 			}
-			l.pack(f, b)
+			l.pack(f, b, true)
 		}
 	}
 	if len(l.errs) > 0 {
@@ -96,6 +96,7 @@ type loader struct {
 	vocab *model.Vocabulary
 	set   *Set
 	errs  Errors
+	eager bool // compile conditions now (user packs)
 }
 
 type rawPack struct {
@@ -135,7 +136,8 @@ func (l *loader) fail(file string, line int, rule, format string, args ...any) {
 	l.errs = append(l.errs, &LoadError{File: file, Line: line, Rule: rule, Msg: fmt.Sprintf(format, args...)})
 }
 
-func (l *loader) pack(file string, b []byte) {
+func (l *loader) pack(file string, b []byte, eager bool) {
+	l.eager = eager
 	if len(b) > 4<<20 {
 		l.fail(file, 0, "", "rule pack larger than 4 MiB")
 		return
@@ -240,11 +242,12 @@ func (l *loader) rule(file string, n *yaml.Node) *Rule {
 	}
 	if r.When != "" {
 		l.checkProps(file, n.Line, r, r.When)
-		prg, err := Compile(r.When)
-		if err != nil {
-			bad("condition does not compile: %v", oneLine(err))
+		r.cond = newCondition(r.When)
+		if l.eager {
+			if _, err := r.cond.program(); err != nil {
+				bad("condition does not compile: %v", oneLine(err))
+			}
 		}
-		r.program = prg
 	}
 	r.Likelihood = l.score(file, n, r, "likelihood", raw.Likelihood)
 	r.Impact = l.score(file, n, r, "impact", raw.Impact)
@@ -281,11 +284,12 @@ func (l *loader) score(file string, n *yaml.Node, r *Rule, axis string, raw rawS
 		}
 		if fa.When != "" {
 			l.checkProps(file, n.Line, r, fa.When)
-			prg, err := Compile(fa.When)
-			if err != nil {
-				l.fail(file, n.Line, r.ID, "%s factor condition does not compile: %v", axis, oneLine(err))
+			fa.cond = newCondition(fa.When)
+			if l.eager {
+				if _, err := fa.cond.program(); err != nil {
+					l.fail(file, n.Line, r.ID, "%s factor condition does not compile: %v", axis, oneLine(err))
+				}
 			}
-			fa.program = prg
 		}
 		s.Factors = append(s.Factors, fa)
 	}

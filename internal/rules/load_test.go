@@ -18,6 +18,9 @@ func TestBuiltinPacksLoad(t *testing.T) {
 	if len(set.Rules) == 0 {
 		t.Fatal("no rules")
 	}
+	if err := set.CompileAll(); err != nil {
+		t.Fatal(err)
+	}
 	for _, r := range set.Rules {
 		if len(r.Tactics) == 0 {
 			t.Errorf("%s: no tactics for %s", r.ID, r.Technique)
@@ -64,15 +67,15 @@ func TestCustomPack(t *testing.T) {
 
 func TestBadPacks(t *testing.T) {
 	cases := map[string]struct{ edit, want string }{
-		"unknown technique": {"technique: AML.T0051.000", "custom.yaml:3: rule custom.exposed-llm: unknown ATLAS technique \"AML.T0951.000\""},
-		"attack id":         {"technique: AML.T0051.000", "T1059 is MITRE ATT&CK"},
-		"bad cel":           {"when: exposure == 'internet' && props.provider == 'self-hosted'", "condition does not compile"},
-		"unknown prop":      {"when: exposure == 'internet' && props.provider == 'self-hosted'", "reads props.providr, which none of llm knows; did you mean \"provider\"?"},
+		"unknown technique":  {"technique: AML.T0051.000", "custom.yaml:3: rule custom.exposed-llm: unknown ATLAS technique \"AML.T0951.000\""},
+		"attack id":          {"technique: AML.T0051.000", "T1059 is MITRE ATT&CK"},
+		"bad cel":            {"when: exposure == 'internet' && props.provider == 'self-hosted'", "condition does not compile"},
+		"unknown prop":       {"when: exposure == 'internet' && props.provider == 'self-hosted'", "reads props.providr, which none of llm knows; did you mean \"provider\"?"},
 		"unknown mitigation": {"mitigations: [AML.M0020, MLT-C-PROMPT-GUARD]", "unknown mitigation \"AML.M0999\""},
-		"unknown rmf":       {"rmf: [MS-2.7]", "unknown RMF subcategory \"MS-9.9\""},
-		"unknown kind":      {"applies_to: [llm]", "applies_to names unknown kind \"lm\""},
-		"unknown key":       {"stride: [T]", "unknown key \"strid\""},
-		"owasp no edition":  {"owasp: [LLM01:2025]", "unknown OWASP id \"LLM01\""},
+		"unknown rmf":        {"rmf: [MS-2.7]", "unknown RMF subcategory \"MS-9.9\""},
+		"unknown kind":       {"applies_to: [llm]", "applies_to names unknown kind \"lm\""},
+		"unknown key":        {"stride: [T]", "unknown key \"strid\""},
+		"owasp no edition":   {"owasp: [LLM01:2025]", "unknown OWASP id \"LLM01\""},
 	}
 	repl := map[string]string{
 		"unknown technique":  "technique: AML.T0951.000",

@@ -5,33 +5,35 @@
 package rules
 
 import (
+	"fmt"
 	"strconv"
+	"sync"
 
 	"github.com/google/cel-go/cel"
 )
 
 // Rule is one threat rule from a pack.
 type Rule struct {
-	ID         string
-	Title      string
-	AppliesTo  []string // component kinds, "flow" or "zone"
-	When       string   // CEL condition; empty means always
-	Technique  string   // main ATLAS technique
-	Related    []string // further ATLAS techniques
-	Tactics    []string // from the catalogue
-	STRIDE     []string
-	LINDDUN    []string
-	OWASP      []string
-	Likelihood Score
-	Impact     Score
+	ID          string
+	Title       string
+	AppliesTo   []string // component kinds, "flow" or "zone"
+	When        string   // CEL condition; empty means always
+	Technique   string   // main ATLAS technique
+	Related     []string // further ATLAS techniques
+	Tactics     []string // from the catalogue
+	STRIDE      []string
+	LINDDUN     []string
+	OWASP       []string
+	Likelihood  Score
+	Impact      Score
 	Mitigations []string // ATLAS mitigations and mlthreat control ids that reduce it
-	RMF        []string
-	Rationale  string
+	RMF         []string
+	Rationale   string
 
 	File string // pack file
 	Line int    // line of the rule in the pack
 
-	program cel.Program
+	cond *condition
 }
 
 // Score is a rule's base score on one axis and the factors that move it.
@@ -47,7 +49,47 @@ type Factor struct {
 	Reason string
 	Line   int
 
-	program cel.Program
+	cond *condition
+}
+
+// condition is a CEL expression compiled on first use. Built-in packs are
+// compiled lazily (tests compile them all); user packs are compiled at load
+// so that every error is reported before analysis starts.
+type condition struct {
+	expr string
+	once sync.Once
+	prg  cel.Program
+	err  error
+}
+
+func newCondition(expr string) *condition {
+	if expr == "" {
+		return nil
+	}
+	return &condition{expr: expr}
+}
+
+func (c *condition) program() (cel.Program, error) {
+	if c == nil {
+		return nil, nil
+	}
+	c.once.Do(func() { c.prg, c.err = Compile(c.expr) })
+	return c.prg, c.err
+}
+
+// CompileAll compiles every condition now and reports the first failure.
+func (s *Set) CompileAll() error {
+	for _, r := range s.Rules {
+		if _, err := r.cond.program(); err != nil {
+			return fmt.Errorf("%s: rule %s: condition does not compile: %v", r.Location(), r.ID, err)
+		}
+		for _, f := range append(append([]Factor{}, r.Likelihood.Factors...), r.Impact.Factors...) {
+			if _, err := f.cond.program(); err != nil {
+				return fmt.Errorf("%s: rule %s: factor %q does not compile: %v", r.Location(), r.ID, f.When, err)
+			}
+		}
+	}
+	return nil
 }
 
 // Pack is one loaded rule file.
@@ -69,4 +111,3 @@ func (s *Set) Rule(id string) *Rule { return s.byID[id] }
 
 // Location is where the rule is defined, as file:line.
 func (r *Rule) Location() string { return r.File + ":" + strconv.Itoa(r.Line) }
-
