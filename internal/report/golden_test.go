@@ -1,0 +1,106 @@
+package report_test
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/mlthreat/mlthreat/internal/analysis"
+	"github.com/mlthreat/mlthreat/internal/catalog"
+	"github.com/mlthreat/mlthreat/internal/model"
+	"github.com/mlthreat/mlthreat/internal/report"
+	"github.com/mlthreat/mlthreat/internal/report/jsonreport"
+	"github.com/mlthreat/mlthreat/internal/report/markdown"
+	"github.com/mlthreat/mlthreat/internal/report/table"
+	"github.com/mlthreat/mlthreat/internal/rules"
+	"github.com/mlthreat/mlthreat/internal/validate"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// Every example, in every format, must match its checked-in analysis
+// (examples/NAME/threats.*). Refresh with: go test ./internal/report -update
+func TestGolden(t *testing.T) {
+	root := filepath.Join("..", "..")
+	dirs, err := filepath.Glob(filepath.Join(root, "examples", "*", "system.yaml"))
+	if err != nil || len(dirs) < 5 {
+		t.Fatalf("want at least 5 examples, found %d (%v)", len(dirs), err)
+	}
+	cat := catalog.Default()
+	set, err := rules.Load(cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	formats := map[string]report.Writer{
+		"threats.json": jsonreport.Writer{Version: "golden"},
+		"threats.md":   markdown.Writer{},
+		"threats.txt":  table.Writer{},
+	}
+	for _, path := range dirs {
+		dir := filepath.Dir(path)
+		name := filepath.Base(dir)
+		t.Run(name, func(t *testing.T) {
+			s, ds := validate.File(path, cat, model.DefaultLimits)
+			if ds.Errors() > 0 {
+				t.Fatal(ds)
+			}
+			s.File = "examples/" + name + "/system.yaml"
+			r, err := analysis.Analyze(s, cat, set, analysis.Options{Today: time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for file, w := range formats {
+				var b bytes.Buffer
+				if err := w.Write(&b, r); err != nil {
+					t.Fatal(err)
+				}
+				golden := filepath.Join(dir, file)
+				if *update {
+					if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
+						t.Fatal(err)
+					}
+					continue
+				}
+				want, err := os.ReadFile(golden)
+				if err != nil {
+					t.Fatalf("%v (run go test ./internal/report -update)", err)
+				}
+				if !bytes.Equal(want, b.Bytes()) {
+					t.Errorf("%s differs from the analysis; if the change is intended, run go test ./internal/report -update and review the diff", golden)
+				}
+			}
+		})
+	}
+}
+
+// User text lands in reports: Markdown must neutralise markup and HTML.
+func TestMarkdownEscapesUserText(t *testing.T) {
+	src := `mlthreat: 1
+system: {id: x, name: "<img src=x onerror=alert(1)> *bold* [link](http://evil)"}
+components:
+  - {id: api, name: "<script>alert(1)</script>", kind: inference-api, exposure: internet}
+`
+	p := filepath.Join(t.TempDir(), "m.yaml")
+	os.WriteFile(p, []byte(src), 0o644)
+	cat := catalog.Default()
+	set, _ := rules.Load(cat)
+	s, ds := validate.File(p, cat, model.DefaultLimits)
+	if ds.Errors() > 0 {
+		t.Fatal(ds)
+	}
+	r, err := analysis.Analyze(s, cat, set, analysis.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	markdown.Writer{}.Write(&b, r)
+	out := b.String()
+	for _, bad := range []string{"<img", "<script", "[link](http://evil)", " *bold*"} {
+		if bytes.Contains([]byte(out), []byte(bad)) {
+			t.Errorf("markdown carries raw %q", bad)
+		}
+	}
+}
