@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/mlthreat/mlthreat/internal/catalog"
+	"github.com/mlthreat/mlthreat/internal/model"
 	"github.com/mlthreat/mlthreat/internal/rules"
 )
 
@@ -113,4 +114,47 @@ func TestBadPacks(t *testing.T) {
 	if _, err := rules.Load(catalog.Default(), t.TempDir()); err == nil {
 		t.Error("an empty --rules directory must fail")
 	}
+}
+
+// The built-in packs must cover every component kind, at least 120 ATLAS
+// techniques, every tactic, and the agentic techniques.
+func TestBuiltinCoverage(t *testing.T) {
+	cat := catalog.Default()
+	set, err := rules.Load(cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]bool{}
+	techs := map[string]bool{}
+	tactics := map[string]bool{}
+	for _, r := range set.Rules {
+		for _, k := range r.AppliesTo {
+			kinds[k] = true
+		}
+		for _, id := range append([]string{r.Technique}, r.Related...) {
+			techs[id] = true
+			for _, ta := range cat.Technique(id).Tactics {
+				tactics[ta] = true
+			}
+		}
+	}
+	for _, k := range model.Kinds().KindNames() {
+		if !kinds[k] {
+			t.Errorf("no rule applies to kind %s", k)
+		}
+	}
+	if len(techs) < 120 {
+		t.Errorf("rules reference %d distinct ATLAS techniques, want at least 120", len(techs))
+	}
+	for _, ta := range cat.ATLAS.Tactics {
+		if !tactics[ta.ID] {
+			t.Errorf("no rule covers tactic %s %s", ta.ID, ta.Name)
+		}
+	}
+	for _, id := range []string{"AML.T0053", "AML.T0080", "AML.T0080.000", "AML.T0081", "AML.T0010.005", "AML.T0110", "AML.T0086", "AML.T0051.001"} {
+		if !techs[id] {
+			t.Errorf("agentic technique %s is not covered", id)
+		}
+	}
+	t.Logf("%d rules, %d techniques, %d tactics", len(set.Rules), len(techs), len(tactics))
 }
