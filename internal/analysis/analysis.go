@@ -158,7 +158,7 @@ func Analyze(s *model.System, cat *catalog.Catalog, set *rules.Set, opt Options)
 			byKind[k] = append(byKind[k], rule)
 		}
 	}
-	e := &evaluator{sys: s, cat: cat, g: g, report: r, propCache: map[string]propsEntry{}, endCache: map[string]map[string]any{}, data: map[string]*model.DataItem{}, flows: map[string]*model.Flow{}}
+	e := &evaluator{sys: s, cat: cat, g: g, report: r, propCache: map[string]propsEntry{}, endCache: map[string]map[string]any{}, data: map[string]*model.DataItem{}, flows: map[string]*model.Flow{}, mentions: map[*rules.Rule]mentions{}}
 	for _, d := range s.Data {
 		e.data[d.ID] = d
 	}
@@ -219,6 +219,7 @@ type evaluator struct {
 	endCache  map[string]map[string]any
 	data      map[string]*model.DataItem
 	flows     map[string]*model.Flow
+	mentions  map[*rules.Rule]mentions
 }
 
 type propsEntry struct {
@@ -240,7 +241,12 @@ func (e *evaluator) apply(rule *rules.Rule, vars map[string]any, target Target, 
 		STRIDE: rule.STRIDE, LINDDUN: rule.LINDDUN, OWASP: rule.OWASP, RMF: rule.RMF,
 		Status: "open", Line: node.Pos().Line,
 	}
-	t.Facts = factsFor(rule.When, vars)
+	m, ok := e.mentions[rule]
+	if !ok {
+		m = mentionsOf(rule.When)
+		e.mentions[rule] = m
+	}
+	t.Facts = factsFor(m, vars)
 	if t.Likelihood, err = e.likelihood(rule, vars); err != nil {
 		return err
 	}
@@ -453,30 +459,52 @@ var plainVarRes = func() []*regexp.Regexp {
 	return out
 }()
 
-// factsFor lists the ctx facts and props the condition mentions, with their values.
-func factsFor(cond string, vars map[string]any) []string {
-	var out []string
-	ctx, _ := vars["ctx"].(map[string]bool)
+var reProp = regexp.MustCompile(`\bprops\.([A-Za-z_][A-Za-z0-9_]*)`)
+
+// mentions are the facts, props and variables a condition reads.
+type mentions struct {
+	facts, props, vars []string
+}
+
+func mentionsOf(cond string) mentions {
+	var m mentions
 	for _, f := range rules.Facts {
 		if strings.Contains(cond, "ctx."+f) {
-			out = append(out, fmt.Sprintf("%s = %v", f, ctx[f]))
+			m.facts = append(m.facts, f)
 		}
 	}
-	props, _ := vars["props"].(map[string]any)
-	keys := make([]string, 0, len(props))
-	for k := range props {
-		if strings.Contains(cond, "props."+k) {
-			keys = append(keys, k)
+	seen := map[string]bool{}
+	for _, x := range reProp.FindAllStringSubmatch(cond, -1) {
+		if !seen[x[1]] {
+			seen[x[1]] = true
+			m.props = append(m.props, x[1])
 		}
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		out = append(out, fmt.Sprintf("props.%s = %v", k, props[k]))
-	}
+	sort.Strings(m.props)
 	for i, v := range plainVars {
 		if plainVarRes[i].MatchString(cond) {
-			out = append(out, fmt.Sprintf("%s = %v", v, vars[v]))
+			m.vars = append(m.vars, v)
 		}
+	}
+	return m
+}
+
+// factsFor lists the facts, props and variables the condition reads, with
+// their values on this element.
+func factsFor(m mentions, vars map[string]any) []string {
+	var out []string
+	ctx, _ := vars["ctx"].(map[string]bool)
+	for _, f := range m.facts {
+		out = append(out, fmt.Sprintf("%s = %v", f, ctx[f]))
+	}
+	props, _ := vars["props"].(map[string]any)
+	for _, k := range m.props {
+		if v, ok := props[k]; ok {
+			out = append(out, fmt.Sprintf("props.%s = %v", k, v))
+		}
+	}
+	for _, v := range m.vars {
+		out = append(out, fmt.Sprintf("%s = %v", v, vars[v]))
 	}
 	return out
 }

@@ -79,11 +79,22 @@ func (a *app) analyze(file string, f *analyzeFlags) error {
 			return exitWith(ExitUsage, "--tactic: unknown tactic %q", f.tactic)
 		}
 	}
-	set, err := rules.Load(cat, f.rulesDirs...)
-	if err != nil {
-		return exitWith(ExitUsage, "rule packs:\n%v", err)
+	// Load the rule packs while the model is read and validated.
+	type loaded struct {
+		set *rules.Set
+		err error
 	}
+	ch := make(chan loaded, 1)
+	go func() {
+		set, err := rules.Load(cat, f.rulesDirs...)
+		ch <- loaded{set, err}
+	}()
 	sys, ds := validate.File(file, cat, model.DefaultLimits)
+	l := <-ch
+	if l.err != nil {
+		return exitWith(ExitUsage, "rule packs:\n%v", l.err)
+	}
+	set := l.set
 	for _, d := range ds {
 		fmt.Fprintln(a.stderr, d.String())
 	}
@@ -93,6 +104,11 @@ func (a *app) analyze(file string, f *analyzeFlags) error {
 	if sys == nil || ds.Errors() > 0 {
 		return exitWith(ExitFindings, "%s is invalid (%s); fix it before analysing", file, plural(ds.Errors(), "error"))
 	}
+	kinds := map[string]bool{"flow": true, "zone": true}
+	for _, c := range sys.Components {
+		kinds[c.Kind] = true
+	}
+	set.Precompile(kinds)
 	rep, err := analysis.Analyze(sys, cat, set, analysis.Options{})
 	if err != nil {
 		return exitWith(ExitUsage, "%v", err)

@@ -579,6 +579,11 @@ func compiledSchema() (*jsonschema.Schema, error) {
 				if c, ok := defs["component"].(map[string]any); ok {
 					delete(c, "allOf")
 				}
+				for k := range defs {
+					if strings.HasPrefix(k, "props-") {
+						delete(defs, k)
+					}
+				}
 			}
 		}
 		comp := jsonschema.NewCompiler()

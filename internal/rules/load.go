@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 
@@ -56,12 +57,29 @@ func Load(cat *catalog.Catalog, dirs ...string) (*Set, error) {
 		return nil, err
 	}
 	sort.Strings(names)
-	for _, n := range names {
-		b, err := fs.ReadFile(builtin.Packs, n)
-		if err != nil {
-			return nil, err
+	// Parsing YAML is most of the load time: parse the packs in parallel,
+	// then check their rules in order.
+	parsed := make([]parsedPack, len(names))
+	var wg sync.WaitGroup
+	for i, n := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b, err := fs.ReadFile(builtin.Packs, n)
+			parsed[i] = parsedPack{file: "rules/" + n, err: err}
+			if err == nil {
+				parsed[i].raw, parsed[i].err = decodePack(b)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, p := range parsed {
+		if p.err != nil {
+			l.fail(p.file, yamlLine(p.err), "", "%v", strings.TrimPrefix(p.err.Error(), "yaml: "))
+			continue
 		}
-		l.pack("rules/"+n, b, false)
+		l.eager = false
+		l.addPack(p.file, p.raw)
 	}
 	for _, dir := range dirs {
 		files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
@@ -136,19 +154,34 @@ func (l *loader) fail(file string, line int, rule, format string, args ...any) {
 	l.errs = append(l.errs, &LoadError{File: file, Line: line, Rule: rule, Msg: fmt.Sprintf(format, args...)})
 }
 
-func (l *loader) pack(file string, b []byte, eager bool) {
-	l.eager = eager
+type parsedPack struct {
+	file string
+	raw  rawPack
+	err  error
+}
+
+func decodePack(b []byte) (rawPack, error) {
+	var raw rawPack
 	if len(b) > 4<<20 {
-		l.fail(file, 0, "", "rule pack larger than 4 MiB")
-		return
+		return raw, fmt.Errorf("rule pack larger than 4 MiB")
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
-	var raw rawPack
-	if err := dec.Decode(&raw); err != nil {
+	err := dec.Decode(&raw)
+	return raw, err
+}
+
+func (l *loader) pack(file string, b []byte, eager bool) {
+	l.eager = eager
+	raw, err := decodePack(b)
+	if err != nil {
 		l.fail(file, yamlLine(err), "", "%v", strings.TrimPrefix(err.Error(), "yaml: "))
 		return
 	}
+	l.addPack(file, raw)
+}
+
+func (l *loader) addPack(file string, raw rawPack) {
 	p := &Pack{Name: raw.Pack, File: file}
 	if p.Name == "" {
 		l.fail(file, 1, "", "missing `pack:` name")

@@ -6,6 +6,7 @@ package rules
 
 import (
 	"fmt"
+	"runtime"
 	"strconv"
 	"sync"
 
@@ -75,6 +76,36 @@ func (c *condition) program() (cel.Program, error) {
 	}
 	c.once.Do(func() { c.prg, c.err = Compile(c.expr) })
 	return c.prg, c.err
+}
+
+// Precompile compiles the conditions of the rules for the given kinds in the
+// background, on all cores, so that evaluation finds them ready.
+func (s *Set) Precompile(kinds map[string]bool) {
+	var conds []*condition
+	for _, r := range s.Rules {
+		use := false
+		for _, k := range r.AppliesTo {
+			use = use || kinds[k]
+		}
+		if !use {
+			continue
+		}
+		conds = append(conds, r.cond)
+		for _, f := range r.Likelihood.Factors {
+			conds = append(conds, f.cond)
+		}
+		for _, f := range r.Impact.Factors {
+			conds = append(conds, f.cond)
+		}
+	}
+	workers := runtime.GOMAXPROCS(0)
+	for w := 0; w < workers; w++ {
+		go func() {
+			for i := w; i < len(conds); i += workers {
+				conds[i].program()
+			}
+		}()
+	}
 }
 
 // CompileAll compiles every condition now and reports the first failure.
