@@ -158,7 +158,7 @@ func Analyze(s *model.System, cat *catalog.Catalog, set *rules.Set, opt Options)
 			byKind[k] = append(byKind[k], rule)
 		}
 	}
-	e := &evaluator{sys: s, cat: cat, g: g, report: r, propCache: map[string]propsEntry{}, endCache: map[string]map[string]any{}, data: map[string]*model.DataItem{}, flows: map[string]*model.Flow{}, mentions: map[*rules.Rule]mentions{}}
+	e := &evaluator{sys: s, cat: cat, g: g, report: r, propCache: map[string]propsEntry{}, endCache: map[string]map[string]any{}, data: map[string]*model.DataItem{}, flows: map[string]*model.Flow{}, mentions: map[*rules.Rule]mentions{}, info: map[*rules.Rule]ruleFacts{}}
 	for _, d := range s.Data {
 		e.data[d.ID] = d
 	}
@@ -220,6 +220,7 @@ type evaluator struct {
 	data      map[string]*model.DataItem
 	flows     map[string]*model.Flow
 	mentions  map[*rules.Rule]mentions
+	info      map[*rules.Rule]ruleFacts
 }
 
 type propsEntry struct {
@@ -256,7 +257,7 @@ func (e *evaluator) apply(rule *rules.Rule, vars map[string]any, target Target, 
 	t.Risk = t.Likelihood.Score * t.Impact.Score
 	t.Severity = Severity(t.Risk)
 	e.residual(t, vars)
-	t.CaseStudies = e.caseStudies(t)
+	t.CaseStudies = append([]string(nil), e.ruleInfo(rule).cases...)
 	e.report.Threats = append(e.report.Threats, t)
 	return nil
 }
@@ -307,9 +308,10 @@ func (e *evaluator) likelihood(rule *rules.Rule, vars map[string]any) (Rating, e
 			add(1, "model is open-weights")
 		}
 	}
-	if incident, exercise := e.seenIn(rule.Technique); incident > 0 {
+	if info := e.ruleInfo(rule); info.incident > 0 {
+		incident := info.incident
 		add(1, fmt.Sprintf("seen in %d real incident%s (ATLAS case studies)", incident, plural(incident)))
-	} else if exercise == 0 {
+	} else if info.exercise == 0 {
 		add(-1, "no ATLAS case study shows it in use")
 	}
 	for i := range rule.Likelihood.Factors {
@@ -434,10 +436,28 @@ func contains(list []string, v string) bool {
 	return false
 }
 
-func (e *evaluator) caseStudies(t *Threat) []string {
+// ruleFacts are what the catalogue says about a rule's techniques, computed
+// once per rule.
+type ruleFacts struct {
+	cases              []string
+	incident, exercise int
+}
+
+func (e *evaluator) ruleInfo(r *rules.Rule) ruleFacts {
+	if f, ok := e.info[r]; ok {
+		return f
+	}
+	var f ruleFacts
+	f.incident, f.exercise = e.seenIn(r.Technique)
+	f.cases = e.caseStudies(r.Technique, r.Related)
+	e.info[r] = f
+	return f
+}
+
+func (e *evaluator) caseStudies(technique string, related []string) []string {
 	seen := map[string]bool{}
 	var out []string
-	for _, tech := range append([]string{t.Technique}, t.Related...) {
+	for _, tech := range append([]string{technique}, related...) {
 		for _, cs := range e.cat.CaseStudiesUsing(tech) {
 			if !seen[cs] {
 				seen[cs] = true
