@@ -45,6 +45,10 @@ func (e *evaluator) props(c *model.Component) (map[string]any, []string) {
 				val = toInt(val)
 			case model.TypeNumber:
 				val = toFloat(val)
+			case model.TypeEnum:
+				if val == "unknown" {
+					val = "" // stated as unknown reads like not stated
+				}
 			}
 		}
 		out[k] = val
