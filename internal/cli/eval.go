@@ -44,13 +44,20 @@ Development).`,
 				all, facing := c.Recall()
 				fmt.Fprintf(w, "%s\t%3.0f%% (%d/%d)\t%3.0f%% (%d/%d)\t%d\t%s\n", c.CaseStudy, 100*all, len(c.Found), len(c.All),
 					100*facing, countIn(c.Facing, c.Found), len(c.Facing), c.Flagged, clipName(c.Name, 50))
-				if verbose && len(c.Missed) > 0 {
-					fmt.Fprintf(w, "\tmissed: %s\t\t\t\n", strings.Join(c.Missed, ", "))
-				}
 			}
 			all, facing, flagged := res.Totals()
 			fmt.Fprintf(w, "TOTAL (%d cases)\t%3.1f%%\t%3.1f%%\t%.1f avg\t\n", len(res.Cases), 100*all, 100*facing, flagged)
-			return w.Flush()
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			if verbose {
+				for _, c := range res.Cases {
+					if len(c.Missed) > 0 {
+						fmt.Fprintf(a.stdout, "%s missed: %s\n", c.CaseStudy, strings.Join(c.Missed, ", "))
+					}
+				}
+			}
+			return nil
 		},
 	}
 	cmd.Flags().StringArrayVar(&rulesDirs, "rules", nil, "also load the rule packs in this directory")
