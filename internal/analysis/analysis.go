@@ -10,8 +10,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mlthreat/mlthreat/internal/catalog"
@@ -165,33 +167,40 @@ func Analyze(s *model.System, cat *catalog.Catalog, set *rules.Set, opt Options)
 	for _, f := range s.Flows {
 		e.flows[f.ID] = f
 	}
+	// Everything shared is computed up front; the evaluation below then only
+	// reads it, so elements are evaluated in parallel on all cores.
+	for _, rule := range set.Rules {
+		e.mentions[rule] = mentionsOf(rule.When)
+		e.ruleInfo(rule)
+	}
 	for _, c := range s.Components {
-		vars := e.componentVars(c)
-		for _, rule := range byKind[c.Kind] {
-			if err := e.apply(rule, vars, Target{Component: c.ID}, c.Node); err != nil {
-				return nil, err
+		e.props(c)
+		e.endVars(c.ID)
+	}
+	e.systemVars()
+	var tasks []task
+	for _, c := range s.Components {
+		if len(byKind[c.Kind]) > 0 {
+			tasks = append(tasks, task{component: c, rules: byKind[c.Kind], target: Target{Component: c.ID}, node: c.Node})
+		}
+	}
+	if len(byKind["flow"]) > 0 {
+		for _, f := range s.Flows {
+			if g.facts[f.ID] != nil {
+				tasks = append(tasks, task{flow: f, rules: byKind["flow"], target: Target{Flow: f.ID}, node: f.Node})
 			}
 		}
 	}
-	for _, f := range s.Flows {
-		if g.facts[f.ID] == nil || len(byKind["flow"]) == 0 {
-			continue
-		}
-		vars := e.flowVars(f)
-		for _, rule := range byKind["flow"] {
-			if err := e.apply(rule, vars, Target{Flow: f.ID}, f.Node); err != nil {
-				return nil, err
-			}
+	if len(byKind["zone"]) > 0 {
+		for _, z := range s.Zones {
+			tasks = append(tasks, task{zone: z, rules: byKind["zone"], target: Target{Zone: z.ID}, node: z.Node})
 		}
 	}
-	for _, z := range s.Zones {
-		vars := e.zoneVars(z)
-		for _, rule := range byKind["zone"] {
-			if err := e.apply(rule, vars, Target{Zone: z.ID}, z.Node); err != nil {
-				return nil, err
-			}
-		}
+	threats, err := e.run(tasks)
+	if err != nil {
+		return nil, err
 	}
+	r.Threats = threats
 	e.decisions()
 	e.precedent()
 	sort.SliceStable(r.Threats, func(i, j int) bool {
@@ -221,6 +230,7 @@ type evaluator struct {
 	flows     map[string]*model.Flow
 	mentions  map[*rules.Rule]mentions
 	info      map[*rules.Rule]ruleFacts
+	sysVars   map[string]any
 }
 
 type propsEntry struct {
@@ -228,13 +238,83 @@ type propsEntry struct {
 	set   []string
 }
 
-func (e *evaluator) apply(rule *rules.Rule, vars map[string]any, target Target, node *model.Node) error {
+// task is one element and the rules that apply to it.
+type task struct {
+	component *model.Component
+	flow      *model.Flow
+	zone      *model.Zone
+	rules     []*rules.Rule
+	target    Target
+	node      *model.Node
+}
+
+func (e *evaluator) vars(t task) map[string]any {
+	switch {
+	case t.component != nil:
+		return e.componentVars(t.component)
+	case t.flow != nil:
+		return e.flowVars(t.flow)
+	}
+	return e.zoneVars(t.zone)
+}
+
+// run evaluates the tasks on all cores. The result does not depend on the
+// scheduling: threats are sorted afterwards, and the error reported is the
+// one of the first failing task.
+func (e *evaluator) run(tasks []task) ([]*Threat, error) {
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(tasks)/64))
+	type result struct {
+		threats []*Threat
+		errAt   int
+		err     error
+	}
+	results := make([]result, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res := &results[w]
+			res.errAt = -1
+			for i := w; i < len(tasks); i += workers {
+				t := tasks[i]
+				vars := e.vars(t)
+				for _, rule := range t.rules {
+					th, err := e.apply(rule, vars, t.target, t.node)
+					if err != nil {
+						res.err, res.errAt = err, i
+						return
+					}
+					if th != nil {
+						res.threats = append(res.threats, th)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	var out []*Threat
+	var first error
+	firstAt := -1
+	for _, r := range results {
+		if r.err != nil && (firstAt < 0 || r.errAt < firstAt) {
+			first, firstAt = r.err, r.errAt
+		}
+		out = append(out, r.threats...)
+	}
+	if first != nil {
+		return nil, first
+	}
+	return out, nil
+}
+
+func (e *evaluator) apply(rule *rules.Rule, vars map[string]any, target Target, node *model.Node) (*Threat, error) {
 	ok, err := rule.Matches(vars)
 	if err != nil {
-		return fmt.Errorf("%s: rule %s failed on %s: %v", rule.Location(), rule.ID, target.ID(), err)
+		return nil, fmt.Errorf("%s: rule %s failed on %s: %v", rule.Location(), rule.ID, target.ID(), err)
 	}
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	t := &Threat{
 		ID: StableID(rule.ID, target.ID(), rule.Technique), Rule: rule, Target: target,
@@ -242,24 +322,18 @@ func (e *evaluator) apply(rule *rules.Rule, vars map[string]any, target Target, 
 		STRIDE: rule.STRIDE, LINDDUN: rule.LINDDUN, OWASP: rule.OWASP, RMF: rule.RMF,
 		Status: "open", Line: node.Pos().Line,
 	}
-	m, ok := e.mentions[rule]
-	if !ok {
-		m = mentionsOf(rule.When)
-		e.mentions[rule] = m
-	}
-	t.Facts = factsFor(m, vars)
+	t.Facts = factsFor(e.mentions[rule], vars)
 	if t.Likelihood, err = e.likelihood(rule, vars); err != nil {
-		return err
+		return nil, err
 	}
 	if t.Impact, err = e.impact(rule, vars); err != nil {
-		return err
+		return nil, err
 	}
 	t.Risk = t.Likelihood.Score * t.Impact.Score
 	t.Severity = Severity(t.Risk)
 	e.residual(t, vars)
-	t.CaseStudies = append([]string(nil), e.ruleInfo(rule).cases...)
-	e.report.Threats = append(e.report.Threats, t)
-	return nil
+	t.CaseStudies = e.ruleInfo(rule).cases // shared; ordered once per rule later
+	return t, nil
 }
 
 func clamp(v int) int {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/mlthreat/mlthreat/internal/diag"
 	"github.com/mlthreat/mlthreat/internal/model"
+	"github.com/mlthreat/mlthreat/internal/rules"
 )
 
 var statusRank = map[string]int{"implemented": 3, "partial": 2, "planned": 1, "none": 0}
@@ -189,7 +190,15 @@ func (e *evaluator) precedent() {
 	for i, p := range out {
 		rank[p.CaseStudy] = i
 	}
+	// Every threat of a rule shares its case studies: order them once per rule.
+	ordered := map[*rules.Rule][]string{}
 	for _, t := range e.report.Threats {
-		sort.SliceStable(t.CaseStudies, func(i, j int) bool { return rank[t.CaseStudies[i]] < rank[t.CaseStudies[j]] })
+		list, ok := ordered[t.Rule]
+		if !ok {
+			list = append([]string(nil), t.CaseStudies...)
+			sort.SliceStable(list, func(i, j int) bool { return rank[list[i]] < rank[list[j]] })
+			ordered[t.Rule] = list
+		}
+		t.CaseStudies = list
 	}
 }

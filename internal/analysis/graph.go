@@ -2,17 +2,22 @@ package analysis
 
 import (
 	"github.com/mlthreat/mlthreat/internal/model"
+	"github.com/mlthreat/mlthreat/internal/rules"
 )
 
 // graph is the flow graph of a system with the facts rules read in `ctx`.
 // Every fact is computed with a constant number of linear traversals.
 type graph struct {
-	sys   *model.System
-	comps map[string]*model.Component
-	out   map[string][]*model.Flow
-	in    map[string][]*model.Flow
-	trust map[string]string // component id -> trust of its zone
-	facts map[string]map[string]bool
+	sys    *model.System
+	comps  map[string]*model.Component
+	out    map[string][]*model.Flow
+	in     map[string][]*model.Flow
+	trust  map[string]string // component id -> trust of its zone
+	ids    []string          // component ids by index
+	index  map[string]int
+	outIdx [][]int
+	inIdx  [][]int
+	facts  map[string]map[string]bool
 }
 
 func newGraph(s *model.System) *graph {
@@ -22,7 +27,12 @@ func newGraph(s *model.System) *graph {
 	for _, z := range s.Zones {
 		zoneTrust[z.ID] = z.Trust
 	}
+	g.index = make(map[string]int, len(s.Components))
 	for _, c := range s.Components {
+		if _, dup := g.index[c.ID]; !dup {
+			g.index[c.ID] = len(g.ids)
+			g.ids = append(g.ids, c.ID)
+		}
 		g.comps[c.ID] = c
 		g.trust[c.ID] = zoneTrust[c.Zone]
 		g.facts[c.ID] = map[string]bool{}
@@ -41,7 +51,28 @@ func newGraph(s *model.System) *graph {
 		}
 		g.facts[f.ID] = map[string]bool{}
 	}
+	g.outIdx = make([][]int, len(g.ids))
+	g.inIdx = make([][]int, len(g.ids))
+	for id, fs := range g.out {
+		i := g.index[id]
+		for _, f := range fs {
+			g.outIdx[i] = append(g.outIdx[i], g.index[f.To])
+		}
+	}
+	for id, fs := range g.in {
+		i := g.index[id]
+		for _, f := range fs {
+			g.inIdx[i] = append(g.inIdx[i], g.index[f.From])
+		}
+	}
 	g.compute()
+	for _, f := range g.facts {
+		for _, name := range rules.Facts {
+			if _, ok := f[name]; !ok {
+				f[name] = false
+			}
+		}
+	}
 	return g
 }
 
@@ -190,33 +221,43 @@ func trainingSink(c *model.Component) bool {
 	return false
 }
 
+// reachSet is the result of one traversal, indexed like g.ids.
+type reachSet struct {
+	g    *graph
+	seen []bool
+}
+
+func (r reachSet) has(id string) bool {
+	i, ok := r.g.index[id]
+	return ok && r.seen[i]
+}
+
 // reach marks, for each component, whether any seed reaches it along flows
-// (forward) or reaches a seed (backward). One BFS per call.
-func (g *graph) reach(seeds []string, forward bool) map[string]bool {
-	seen := map[string]bool{}
-	queue := append([]string(nil), seeds...)
+// (forward) or reaches a seed (backward). One BFS over integer indices.
+func (g *graph) reach(seeds []string, forward bool) reachSet {
+	seen := make([]bool, len(g.ids))
+	queue := make([]int, 0, len(seeds))
 	for _, s := range seeds {
-		seen[s] = true
+		if i, ok := g.index[s]; ok && !seen[i] {
+			seen[i] = true
+			queue = append(queue, i)
+		}
+	}
+	adj := g.inIdx
+	if forward {
+		adj = g.outIdx
 	}
 	for len(queue) > 0 {
-		id := queue[0]
+		i := queue[0]
 		queue = queue[1:]
-		edges := g.out[id]
-		if !forward {
-			edges = g.in[id]
-		}
-		for _, f := range edges {
-			next := f.To
-			if !forward {
-				next = f.From
-			}
-			if !seen[next] {
-				seen[next] = true
-				queue = append(queue, next)
+		for _, j := range adj[i] {
+			if !seen[j] {
+				seen[j] = true
+				queue = append(queue, j)
 			}
 		}
 	}
-	return seen
+	return reachSet{g, seen}
 }
 
 func (g *graph) compute() {
@@ -262,12 +303,12 @@ func (g *graph) compute() {
 	for _, c := range g.sys.Components {
 		f := g.facts[c.ID]
 		untrustedSelf := g.untrustedSource(c)
-		f["reachable_from_untrusted"] = fromUntrusted[c.ID] && !(untrustedSelf && len(g.in[c.ID]) == 0 && c.Kind == "actor")
-		f["reachable_from_internet"] = fromInternet[c.ID]
-		f["feeds_training"] = toTraining[c.ID] && !trainingSink(c) || (c.Kind == "feedback" && trainingSink(c))
-		f["receives_llm_output"] = fromLLM[c.ID] && !isLLM(c) || (isLLM(c) && g.inFromLLM(c.ID))
+		f["reachable_from_untrusted"] = fromUntrusted.has(c.ID) && !(untrustedSelf && len(g.in[c.ID]) == 0 && c.Kind == "actor")
+		f["reachable_from_internet"] = fromInternet.has(c.ID)
+		f["feeds_training"] = toTraining.has(c.ID) && !trainingSink(c) || (c.Kind == "feedback" && trainingSink(c))
+		f["receives_llm_output"] = fromLLM.has(c.ID) && !isLLM(c) || (isLLM(c) && g.inFromLLM(c.ID))
 		if isLLM(c) {
-			f["untrusted_content_into_llm_context"] = fromIndirect[c.ID] || g.ownUntrustedContext(c)
+			f["untrusted_content_into_llm_context"] = fromIndirect.has(c.ID) || g.ownUntrustedContext(c)
 			f["llm_can_reach_tool_with_side_effects"] = g.reachesAny(c.ID, toSideFx, sideFx)
 			f["secrets_reachable_from_llm"] = g.reachesAny(c.ID, toSecrets, secrets) || holdsSecrets(c)
 		}
@@ -288,10 +329,10 @@ func (g *graph) compute() {
 			continue
 		}
 		f["crosses_boundary"] = g.trust[fl.From] != g.trust[fl.To]
-		f["reachable_from_untrusted"] = fromUntrusted[fl.From]
-		f["reachable_from_internet"] = fromInternet[fl.From]
-		f["feeds_training"] = toTraining[fl.To]
-		f["receives_llm_output"] = fromLLM[fl.From]
+		f["reachable_from_untrusted"] = fromUntrusted.has(fl.From)
+		f["reachable_from_internet"] = fromInternet.has(fl.From)
+		f["feeds_training"] = toTraining.has(fl.To)
+		f["receives_llm_output"] = fromLLM.has(fl.From)
 		if c := g.comps[fl.From]; c != nil && g.exposure(c) == "internet" {
 			f["internet_facing"] = true
 		}
@@ -299,12 +340,12 @@ func (g *graph) compute() {
 }
 
 // reachesAny: the component reaches a seed downstream (a seed other than itself).
-func (g *graph) reachesAny(id string, upstreamOfSeed map[string]bool, seeds []string) bool {
-	if !upstreamOfSeed[id] {
+func (g *graph) reachesAny(id string, upstreamOfSeed reachSet, seeds []string) bool {
+	if !upstreamOfSeed.has(id) {
 		return false
 	}
 	for _, f := range g.out[id] {
-		if upstreamOfSeed[f.To] {
+		if upstreamOfSeed.has(f.To) {
 			return true
 		}
 	}

@@ -2,9 +2,9 @@ package analysis
 
 import (
 	"sort"
+	"sync"
 
 	"github.com/mlthreat/mlthreat/internal/model"
-	"github.com/mlthreat/mlthreat/internal/rules"
 )
 
 var classRank = map[string]int{"public": 1, "internal": 2, "confidential": 3, "restricted": 4}
@@ -16,46 +16,71 @@ func (e *evaluator) props(c *model.Component) (map[string]any, []string) {
 	if p, ok := e.propCache[c.ID]; ok {
 		return p.props, p.set
 	}
-	out := map[string]any{}
-	v := model.Kinds()
-	if k := v.Kind(c.Kind); k != nil {
-		for _, p := range append(append([]model.PropSpec{}, k.Props...), v.Common...) {
-			switch p.Type {
-			case model.TypeEnumList, model.TypeStringList:
-				out[p.Name] = []any{}
-			case model.TypeBool:
-				out[p.Name] = false
-			case model.TypeInt, model.TypeNumber:
-				out[p.Name] = int64(-1)
-			default:
-				out[p.Name] = ""
-			}
-		}
+	k := kindDefaultsFor(c.Kind)
+	out := make(map[string]any, len(k.defaults)+len(c.Props))
+	for name, v := range k.defaults {
+		out[name] = v
 	}
-	set := []string{}
-	for k, val := range c.Props {
-		set = append(set, k)
-		if spec, _ := v.Prop(c.Kind, k); spec != nil {
-			switch spec.Type {
-			case model.TypeEnumList, model.TypeStringList:
-				if s, ok := val.(string); ok {
-					val = []any{s}
-				}
-			case model.TypeInt:
-				val = toInt(val)
-			case model.TypeNumber:
-				val = toFloat(val)
-			case model.TypeEnum:
-				if val == "unknown" {
-					val = "" // stated as unknown reads like not stated
-				}
+	set := make([]string, 0, len(c.Props))
+	for name, val := range c.Props {
+		set = append(set, name)
+		switch k.types[name] {
+		case model.TypeEnumList, model.TypeStringList:
+			if s, ok := val.(string); ok {
+				val = []any{s}
+			}
+		case model.TypeInt:
+			val = toInt(val)
+		case model.TypeNumber:
+			val = toFloat(val)
+		case model.TypeEnum:
+			if val == "unknown" {
+				val = "" // stated as unknown reads like not stated
 			}
 		}
-		out[k] = val
+		out[name] = val
 	}
 	sort.Strings(set)
 	e.propCache[c.ID] = propsEntry{out, set}
 	return out, set
+}
+
+// kindDefaults are a kind's prop defaults and types, computed once.
+type kindDefaults struct {
+	defaults map[string]any
+	types    map[string]string
+}
+
+var (
+	defaultsMu sync.Mutex
+	defaultsBy = map[string]*kindDefaults{}
+)
+
+func kindDefaultsFor(kind string) *kindDefaults {
+	defaultsMu.Lock()
+	defer defaultsMu.Unlock()
+	if k, ok := defaultsBy[kind]; ok {
+		return k
+	}
+	k := &kindDefaults{defaults: map[string]any{}, types: map[string]string{}}
+	v := model.Kinds()
+	if spec := v.Kind(kind); spec != nil {
+		for _, p := range append(append([]model.PropSpec{}, spec.Props...), v.Common...) {
+			k.types[p.Name] = p.Type
+			switch p.Type {
+			case model.TypeEnumList, model.TypeStringList:
+				k.defaults[p.Name] = []any{}
+			case model.TypeBool:
+				k.defaults[p.Name] = false
+			case model.TypeInt, model.TypeNumber:
+				k.defaults[p.Name] = int64(-1)
+			default:
+				k.defaults[p.Name] = ""
+			}
+		}
+	}
+	defaultsBy[kind] = k
+	return k
 }
 
 func toInt(v any) any {
@@ -79,11 +104,15 @@ func toFloat(v any) any {
 }
 
 func (e *evaluator) systemVars() map[string]any {
+	if e.sysVars != nil {
+		return e.sysVars
+	}
 	platforms := []any{}
 	for _, p := range e.sys.Info.Platforms {
 		platforms = append(platforms, p)
 	}
-	return map[string]any{"id": e.sys.Info.ID, "criticality": e.sys.Info.Criticality, "platforms": platforms}
+	e.sysVars = map[string]any{"id": e.sys.Info.ID, "criticality": e.sys.Info.Criticality, "platforms": platforms}
+	return e.sysVars
 }
 
 // dataVars lists the data items on the given flows, highest classification and PII.
@@ -115,12 +144,10 @@ func (e *evaluator) dataVars(flows ...[]*model.Flow) ([]map[string]any, string, 
 	return list, top, pii
 }
 
+// ctx is the element's facts map; the graph fills every fact, so rules can
+// read any of them. It is shared, never modified after the graph is built.
 func (e *evaluator) ctx(id string) map[string]bool {
-	out := make(map[string]bool, len(rules.Facts))
-	for _, f := range rules.Facts {
-		out[f] = e.g.facts[id][f]
-	}
-	return out
+	return e.g.facts[id]
 }
 
 func (e *evaluator) componentVars(c *model.Component) map[string]any {
