@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -170,8 +171,12 @@ func Analyze(s *model.System, cat *catalog.Catalog, set *rules.Set, opt Options)
 	// Everything shared is computed up front; the evaluation below then only
 	// reads it, so elements are evaluated in parallel on all cores.
 	for _, rule := range set.Rules {
-		e.mentions[rule] = mentionsOf(rule.When)
+		e.mentions[rule] = cachedMentions(rule)
 		e.ruleInfo(rule)
+	}
+	e.dataItems = make(map[string]map[string]any, len(s.Data))
+	for _, d := range s.Data {
+		e.dataItems[d.ID] = map[string]any{"id": d.ID, "classification": d.Classification, "pii": d.PII}
 	}
 	for _, c := range s.Components {
 		e.props(c)
@@ -231,6 +236,7 @@ type evaluator struct {
 	mentions  map[*rules.Rule]mentions
 	info      map[*rules.Rule]ruleFacts
 	sysVars   map[string]any
+	dataItems map[string]map[string]any // CEL view of each data item, shared
 }
 
 type propsEntry struct {
@@ -336,15 +342,51 @@ func (e *evaluator) apply(rule *rules.Rule, vars map[string]any, target Target, 
 	return t, nil
 }
 
+type factorKey struct {
+	why string
+	n   int
+}
+
+var factorTexts sync.Map // factorKey -> "why (+n)"
+
+// factorText words a score change; the texts repeat across threats, so they
+// are built once.
+func factorText(why string, n int) string {
+	k := factorKey{why, n}
+	if v, ok := factorTexts.Load(k); ok {
+		return v.(string)
+	}
+	t := why + " (" + signed(n) + ")"
+	factorTexts.Store(k, t)
+	return t
+}
+
+var baseTexts = [...]string{"rule base 0", "rule base 1", "rule base 2", "rule base 3", "rule base 4", "rule base 5"}
+
+func baseText(n int) string {
+	if n >= 0 && n < len(baseTexts) {
+		return baseTexts[n]
+	}
+	return "rule base " + strconv.Itoa(n)
+}
+
+func signed(n int) string {
+	if n >= 0 {
+		return "+" + strconv.Itoa(n)
+	}
+	return strconv.Itoa(n)
+}
+
 func clamp(v int) int {
 	return max(1, min(5, v))
 }
 
 func (e *evaluator) likelihood(rule *rules.Rule, vars map[string]any) (Rating, error) {
-	r := Rating{Score: rule.Likelihood.Base, Factors: []string{fmt.Sprintf("rule base %d", rule.Likelihood.Base)}}
+	r := Rating{Score: rule.Likelihood.Base, Factors: make([]string, 1, 8)}
+	r.Factors[0] = baseText(rule.Likelihood.Base)
 	add := func(n int, why string) {
 		r.Score += n
-		r.Factors = append(r.Factors, fmt.Sprintf("%s (%+d)", why, n))
+		r.Factors = append(r.Factors, factorText(why, n))
 	}
 	exposure, _ := vars["exposure"].(string)
 	ctx, _ := vars["ctx"].(map[string]bool)
@@ -384,7 +426,7 @@ func (e *evaluator) likelihood(rule *rules.Rule, vars map[string]any) (Rating, e
 	}
 	if info := e.ruleInfo(rule); info.incident > 0 {
 		incident := info.incident
-		add(1, fmt.Sprintf("seen in %d real incident%s (ATLAS case studies)", incident, plural(incident)))
+		add(1, "seen in "+strconv.Itoa(incident)+" real incident"+plural(incident)+" (ATLAS case studies)")
 	} else if info.exercise == 0 {
 		add(-1, "no ATLAS case study shows it in use")
 	}
@@ -403,10 +445,11 @@ func (e *evaluator) likelihood(rule *rules.Rule, vars map[string]any) (Rating, e
 }
 
 func (e *evaluator) impact(rule *rules.Rule, vars map[string]any) (Rating, error) {
-	r := Rating{Score: rule.Impact.Base, Factors: []string{fmt.Sprintf("rule base %d", rule.Impact.Base)}}
+	r := Rating{Score: rule.Impact.Base, Factors: make([]string, 1, 8)}
+	r.Factors[0] = baseText(rule.Impact.Base)
 	add := func(n int, why string) {
 		r.Score += n
-		r.Factors = append(r.Factors, fmt.Sprintf("%s (%+d)", why, n))
+		r.Factors = append(r.Factors, factorText(why, n))
 	}
 	switch e.sys.Info.Criticality {
 	case "critical":
@@ -555,6 +598,17 @@ var plainVarRes = func() []*regexp.Regexp {
 
 var reProp = regexp.MustCompile(`\bprops\.([A-Za-z_][A-Za-z0-9_]*)`)
 
+var mentionCache sync.Map // *rules.Rule -> mentions
+
+func cachedMentions(r *rules.Rule) mentions {
+	if m, ok := mentionCache.Load(r); ok {
+		return m.(mentions)
+	}
+	m := mentionsOf(r.When)
+	mentionCache.Store(r, m)
+	return m
+}
+
 // mentions are the facts, props and variables a condition reads.
 type mentions struct {
 	facts, props, vars []string
@@ -583,22 +637,32 @@ func mentionsOf(cond string) mentions {
 	return m
 }
 
+func valueText(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	return fmt.Sprint(v)
+}
+
 // factsFor lists the facts, props and variables the condition reads, with
 // their values on this element.
 func factsFor(m mentions, vars map[string]any) []string {
 	var out []string
 	ctx, _ := vars["ctx"].(map[string]bool)
 	for _, f := range m.facts {
-		out = append(out, fmt.Sprintf("%s = %v", f, ctx[f]))
+		out = append(out, f+" = "+strconv.FormatBool(ctx[f]))
 	}
 	props, _ := vars["props"].(map[string]any)
 	for _, k := range m.props {
 		if v, ok := props[k]; ok {
-			out = append(out, fmt.Sprintf("props.%s = %v", k, v))
+			out = append(out, "props."+k+" = "+valueText(v))
 		}
 	}
 	for _, v := range m.vars {
-		out = append(out, fmt.Sprintf("%s = %v", v, vars[v]))
+		out = append(out, v+" = "+valueText(vars[v]))
 	}
 	return out
 }

@@ -92,12 +92,12 @@ func (e *evaluator) residual(t *Threat, _ map[string]any) {
 		switch ms.Status {
 		case "implemented":
 			reduce += 2
-			factors = append(factors, fmt.Sprintf("%s implemented by %s (-2 likelihood)", m, ms.Control))
+			factors = append(factors, m+" implemented by "+ms.Control+" (-2 likelihood)")
 		case "partial":
 			reduce++
-			factors = append(factors, fmt.Sprintf("%s partly implemented by %s (-1 likelihood)", m, ms.Control))
+			factors = append(factors, m+" partly implemented by "+ms.Control+" (-1 likelihood)")
 		case "planned":
-			factors = append(factors, fmt.Sprintf("%s planned in %s (no reduction yet)", m, ms.Control))
+			factors = append(factors, m+" planned in "+ms.Control+" (no reduction yet)")
 		}
 		t.Mitigations = append(t.Mitigations, ms)
 	}

@@ -18,11 +18,15 @@ type graph struct {
 	outIdx [][]int
 	inIdx  [][]int
 	facts  map[string]map[string]bool
+	// memoised per component; filled while the graph is built, read-only after
+	exposureOf  map[string]string
+	untrustedOf map[string]bool
 }
 
 func newGraph(s *model.System) *graph {
 	g := &graph{sys: s, comps: map[string]*model.Component{}, out: map[string][]*model.Flow{}, in: map[string][]*model.Flow{},
-		trust: map[string]string{}, facts: map[string]map[string]bool{}}
+		trust: map[string]string{}, facts: map[string]map[string]bool{},
+		exposureOf: map[string]string{}, untrustedOf: map[string]bool{}}
 	zoneTrust := map[string]string{}
 	for _, z := range s.Zones {
 		zoneTrust[z.ID] = z.Trust
@@ -35,7 +39,7 @@ func newGraph(s *model.System) *graph {
 		}
 		g.comps[c.ID] = c
 		g.trust[c.ID] = zoneTrust[c.Zone]
-		g.facts[c.ID] = map[string]bool{}
+		g.facts[c.ID] = make(map[string]bool, len(rules.Facts))
 	}
 	for _, f := range s.Flows {
 		if g.comps[f.From] == nil || g.comps[f.To] == nil {
@@ -49,7 +53,7 @@ func newGraph(s *model.System) *graph {
 			g.out[f.To] = append(g.out[f.To], &back)
 			g.in[f.From] = append(g.in[f.From], &back)
 		}
-		g.facts[f.ID] = map[string]bool{}
+		g.facts[f.ID] = make(map[string]bool, len(rules.Facts))
 	}
 	g.outIdx = make([][]int, len(g.ids))
 	g.inIdx = make([][]int, len(g.ids))
@@ -65,6 +69,10 @@ func newGraph(s *model.System) *graph {
 			g.inIdx[i] = append(g.inIdx[i], g.index[f.From])
 		}
 	}
+	for _, c := range s.Components {
+		g.exposure(c)
+		g.untrustedSource(c)
+	}
 	g.compute()
 	for _, f := range g.facts {
 		for _, name := range rules.Facts {
@@ -79,6 +87,15 @@ func newGraph(s *model.System) *graph {
 // exposure is the component's effective exposure: the explicit one, or what
 // its zone implies.
 func (g *graph) exposure(c *model.Component) string {
+	if v, ok := g.exposureOf[c.ID]; ok {
+		return v
+	}
+	v := g.computeExposure(c)
+	g.exposureOf[c.ID] = v
+	return v
+}
+
+func (g *graph) computeExposure(c *model.Component) string {
 	if c.Exposure != "" {
 		return c.Exposure
 	}
@@ -130,6 +147,15 @@ func propTrue(c *model.Component, name string) bool {
 
 // untrustedSource says whether outsiders can write what the component emits.
 func (g *graph) untrustedSource(c *model.Component) bool {
+	if v, ok := g.untrustedOf[c.ID]; ok {
+		return v
+	}
+	v := g.computeUntrusted(c)
+	g.untrustedOf[c.ID] = v
+	return v
+}
+
+func (g *graph) computeUntrusted(c *model.Component) bool {
 	switch g.trust[c.ID] {
 	case "untrusted", "partner":
 		return true

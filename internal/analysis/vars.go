@@ -128,10 +128,11 @@ func (e *evaluator) dataVars(flows ...[]*model.Flow) ([]map[string]any, string, 
 				}
 				seen[id] = true
 				d := e.data[id]
-				item := map[string]any{"id": id, "classification": "", "pii": false}
+				item := e.dataItems[id]
+				if item == nil {
+					item = map[string]any{"id": id, "classification": "", "pii": false}
+				}
 				if d != nil {
-					item["classification"] = d.Classification
-					item["pii"] = d.PII
 					if classRank[d.Classification] > classRank[top] {
 						top = d.Classification
 					}
@@ -140,6 +141,26 @@ func (e *evaluator) dataVars(flows ...[]*model.Flow) ([]map[string]any, string, 
 				list = append(list, item)
 			}
 		}
+	}
+	return list, top, pii
+}
+
+// flowData is dataVars for one flow, without the bookkeeping.
+func (e *evaluator) flowData(f *model.Flow) ([]map[string]any, string, bool) {
+	list := make([]map[string]any, 0, len(f.Data))
+	top, pii := "", false
+	for _, id := range f.Data {
+		item := e.dataItems[id]
+		if item == nil {
+			item = map[string]any{"id": id, "classification": "", "pii": false}
+		}
+		if d := e.data[id]; d != nil {
+			if classRank[d.Classification] > classRank[top] {
+				top = d.Classification
+			}
+			pii = pii || d.PII
+		}
+		list = append(list, item)
 	}
 	return list, top, pii
 }
@@ -167,7 +188,7 @@ func (e *evaluator) componentVars(c *model.Component) map[string]any {
 		"props": props, "set": set, "ctx": e.ctx(c.ID), "system": e.systemVars(),
 		"data": data, "pii": pii, "classification": cls,
 		"in_kinds": e.g.neighbourKinds(c.ID, false), "out_kinds": e.g.neighbourKinds(c.ID, true),
-		"from": map[string]any{}, "to": map[string]any{}, "protocol": "", "encrypted": false, "authenticated": false,
+		"from": noProps, "to": noProps, "protocol": "", "encrypted": false, "authenticated": false,
 	}
 }
 
@@ -185,10 +206,18 @@ func (e *evaluator) endVars(id string) map[string]any {
 	return v
 }
 
+var (
+	noProps = map[string]any{}
+	noSet   = []string{}
+	noKinds = []string{}
+)
+
 func (e *evaluator) flowVars(f *model.Flow) map[string]any {
-	data, cls, pii := e.dataVars([]*model.Flow{f})
-	props := map[string]any{}
-	set := []string{}
+	data, cls, pii := e.flowData(f)
+	props, set := noProps, noSet
+	if len(f.Props) > 0 {
+		props, set = map[string]any{}, []string{}
+	}
 	for k, v := range f.Props {
 		props[k] = v
 		set = append(set, k)
@@ -205,7 +234,7 @@ func (e *evaluator) flowVars(f *model.Flow) map[string]any {
 	return map[string]any{
 		"id": f.ID, "name": f.ID, "kind": "flow", "exposure": exposure, "zone": "", "trust": e.g.trust[f.To],
 		"props": props, "set": set, "ctx": e.ctx(f.ID), "system": e.systemVars(),
-		"data": data, "pii": pii, "classification": cls, "in_kinds": []string{}, "out_kinds": []string{},
+		"data": data, "pii": pii, "classification": cls, "in_kinds": noKinds, "out_kinds": noKinds,
 		"from": e.endVars(f.From), "to": e.endVars(f.To), "protocol": f.Protocol, "encrypted": enc, "authenticated": auth,
 	}
 }
