@@ -156,3 +156,29 @@ func firstLine(s string) string {
 	l, _, _ := strings.Cut(s, "\n")
 	return l
 }
+
+// --explain must work on every threat id analyze prints.
+func TestExplainEveryThreat(t *testing.T) {
+	t.Parallel()
+	root := sharedtest.RepoRoot(t)
+	example := filepath.Join(root, "examples", "llm-support-assistant", "system.yaml")
+	code, out, errOut := run("analyze", example, "--format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var doc struct {
+		Threats []struct{ ID string }
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Threats) == 0 {
+		t.Fatal("no threats")
+	}
+	for _, th := range doc.Threats {
+		code, out, errOut := run("analyze", example, "--explain", th.ID)
+		if code != 0 || !strings.HasPrefix(out, th.ID) || !strings.Contains(out, "likelihood ") {
+			t.Errorf("--explain %s: exit %d, %q %s", th.ID, code, firstLine(out), errOut)
+		}
+	}
+}
