@@ -158,3 +158,23 @@ func TestBuiltinCoverage(t *testing.T) {
 	}
 	t.Logf("%d rules, %d techniques, %d tactics", len(set.Rules), len(techs), len(tactics))
 }
+
+// precompiled.bin must hold exactly the built-in conditions; regenerate it
+// with go generate ./internal/rules after editing a pack.
+func TestPrecompiledUpToDate(t *testing.T) {
+	set, err := rules.Load(catalog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := rules.Precompiled(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile("precompiled.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Fatal("internal/rules/precompiled.bin is out of date: run go generate ./internal/rules")
+	}
+}

@@ -74,7 +74,7 @@ func (c *condition) program() (cel.Program, error) {
 	if c == nil {
 		return nil, nil
 	}
-	c.once.Do(func() { c.prg, c.err = Compile(c.expr) })
+	c.once.Do(func() { c.prg, c.err = programFor(c.expr) })
 	return c.prg, c.err
 }
 
