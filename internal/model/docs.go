@@ -2,6 +2,7 @@ package model
 
 import (
 	"bytes"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,13 +17,38 @@ const (
 	DocsEnd   = "<!-- END GENERATED REFERENCE -->"
 )
 
+// KindsYAML is the path-independent source of the vocabulary, read by go generate.
+//
+//go:embed kinds.yaml
+var kindsYAML []byte
+
+// VocabularyJSON converts kinds.yaml to the embedded kinds.json.
+func VocabularyJSON() ([]byte, error) {
+	v, err := ParseVocabulary(kindsYAML)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", " ")
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
 // SchemaJSON renders the schema exactly as schema/model.schema.json holds it.
 func SchemaJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(BuildSchema(Kinds())); err != nil {
+	v, err := ParseVocabulary(kindsYAML)
+	if err != nil {
+		return nil, err
+	}
+	if err := enc.Encode(BuildSchema(v)); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
@@ -42,7 +68,10 @@ func ReplaceGeneratedDocs(doc []byte) ([]byte, error) {
 // GeneratedDocs is the reference of every section, kind and prop.
 func GeneratedDocs() string {
 	var b strings.Builder
-	v := Kinds()
+	v, err := ParseVocabulary(kindsYAML)
+	if err != nil {
+		return "generated reference unavailable: " + err.Error()
+	}
 	b.WriteString("\n## Reference: sections and keys\n\n")
 	titles := map[string]string{
 		"top": "Top level", "system": "`system`", "review": "`system.review`", "zone": "`zones[]`",

@@ -78,3 +78,17 @@ func indent(s string) string {
 	}
 	return b.String()
 }
+
+func TestKindsJSONUpToDate(t *testing.T) {
+	want, err := model.VocabularyJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile("kinds.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("internal/model/kinds.json is out of date with kinds.yaml: run go generate ./internal/model")
+	}
+}

@@ -2,6 +2,7 @@ package model
 
 import (
 	_ "embed"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"sync"
@@ -9,8 +10,10 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-//go:embed kinds.yaml
-var kindsYAML []byte
+// kindsJSON is kinds.yaml converted by go generate, which loads faster.
+//
+//go:embed kinds.json
+var kindsJSON []byte
 
 // Prop types a vocabulary entry may declare.
 const (
@@ -26,28 +29,28 @@ const (
 
 // PropSpec is one known prop of a component kind.
 type PropSpec struct {
-	Name    string   `yaml:"name"`
-	Type    string   `yaml:"type"`
-	Values  []string `yaml:"values"`
-	Aliases []string `yaml:"aliases"`
-	Summary string   `yaml:"summary"`
-	Min     *float64 `yaml:"min"`
-	Max     *float64 `yaml:"max"`
+	Name    string   `yaml:"name" json:"name"`
+	Type    string   `yaml:"type" json:"type"`
+	Values  []string `yaml:"values" json:"values,omitempty"`
+	Aliases []string `yaml:"aliases" json:"aliases,omitempty"`
+	Summary string   `yaml:"summary" json:"summary"`
+	Min     *float64 `yaml:"min" json:"min,omitempty"`
+	Max     *float64 `yaml:"max" json:"max,omitempty"`
 }
 
 // KindSpec is one component kind and its props.
 type KindSpec struct {
-	Kind    string     `yaml:"kind"`
-	Group   string     `yaml:"group"`
-	Summary string     `yaml:"summary"`
-	Props   []PropSpec `yaml:"props"`
-	Example string     `yaml:"example"`
+	Kind    string     `yaml:"kind" json:"kind"`
+	Group   string     `yaml:"group" json:"group"`
+	Summary string     `yaml:"summary" json:"summary"`
+	Props   []PropSpec `yaml:"props" json:"props"`
+	Example string     `yaml:"example" json:"example"`
 }
 
 // Vocabulary is every kind with its props, plus the props valid on all kinds.
 type Vocabulary struct {
-	Common []PropSpec `yaml:"common_props"`
-	Kinds  []KindSpec `yaml:"kinds"`
+	Common []PropSpec `yaml:"common_props" json:"common_props"`
+	Kinds  []KindSpec `yaml:"kinds" json:"kinds"`
 	byKind map[string]*KindSpec
 }
 
@@ -59,7 +62,13 @@ var (
 
 // Kinds returns the embedded vocabulary of component kinds and props.
 func Kinds() *Vocabulary {
-	vocabOnce.Do(func() { vocab, vocabErr = ParseVocabulary(kindsYAML) })
+	vocabOnce.Do(func() {
+		var v Vocabulary
+		if vocabErr = json.Unmarshal(kindsJSON, &v); vocabErr == nil {
+			vocabErr = v.init()
+			vocab = &v
+		}
+	})
 	if vocabErr != nil {
 		panic("embedded kinds.yaml is invalid: " + vocabErr.Error())
 	}
@@ -72,11 +81,19 @@ func ParseVocabulary(b []byte) (*Vocabulary, error) {
 	if err := yaml.Unmarshal(b, &v); err != nil {
 		return nil, err
 	}
+	if err := v.init(); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// init checks the vocabulary and builds its index.
+func (v *Vocabulary) init() error {
 	v.byKind = map[string]*KindSpec{}
 	common := map[string]bool{}
 	for _, p := range v.Common {
 		if err := checkSpec(p); err != nil {
-			return nil, fmt.Errorf("common prop %s: %w", p.Name, err)
+			return fmt.Errorf("common prop %s: %w", p.Name, err)
 		}
 		common[p.Name] = true
 		for _, a := range p.Aliases {
@@ -86,23 +103,23 @@ func ParseVocabulary(b []byte) (*Vocabulary, error) {
 	for i := range v.Kinds {
 		k := &v.Kinds[i]
 		if v.byKind[k.Kind] != nil {
-			return nil, fmt.Errorf("kind %s listed twice", k.Kind)
+			return fmt.Errorf("kind %s listed twice", k.Kind)
 		}
 		v.byKind[k.Kind] = k
 		seen := map[string]bool{}
 		for _, p := range k.Props {
 			if err := checkSpec(p); err != nil {
-				return nil, fmt.Errorf("kind %s prop %s: %w", k.Kind, p.Name, err)
+				return fmt.Errorf("kind %s prop %s: %w", k.Kind, p.Name, err)
 			}
 			for _, n := range append([]string{p.Name}, p.Aliases...) {
 				if seen[n] || common[n] {
-					return nil, fmt.Errorf("kind %s: prop name %s is used twice", k.Kind, n)
+					return fmt.Errorf("kind %s: prop name %s is used twice", k.Kind, n)
 				}
 				seen[n] = true
 			}
 		}
 	}
-	return &v, nil
+	return nil
 }
 
 func checkSpec(p PropSpec) error {

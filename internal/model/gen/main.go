@@ -15,6 +15,13 @@ func main() {
 	schemaOut := flag.String("schema", "../../schema/model.schema.json", "schema file to write")
 	docs := flag.String("docs", "../../docs/model.md", "docs file whose generated section is rewritten")
 	flag.Parse()
+	kb, err := model.VocabularyJSON()
+	if err != nil {
+		fail(err)
+	}
+	if err := os.WriteFile("kinds.json", kb, 0o644); err != nil {
+		fail(err)
+	}
 	b, err := model.SchemaJSON()
 	if err != nil {
 		fail(err)
