@@ -61,6 +61,9 @@ input or a broken rule pack.`,
 }
 
 func (a *app) analyze(file string, f *analyzeFlags) error {
+	// Start the work that needs nothing else while the catalogue decodes.
+	go model.WarmUp()
+	go rules.WarmUp()
 	if err := oneOf(f.format, "table", "json", "markdown"); err != nil {
 		return exitWith(ExitUsage, "--format: %v", err)
 	}

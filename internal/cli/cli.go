@@ -76,6 +76,9 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) (c
 			code = ExitUsage
 		}
 	}()
+	// Decode the embedded catalogue while the command line is parsed; almost
+	// every command needs it.
+	go catalog.Default()
 	a := &app{stdout: stdout, stderr: stderr, getenv: getenv}
 	root := a.rootCommand()
 	root.SetArgs(args)
@@ -119,7 +122,11 @@ unreadable input or internal error.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetVersionTemplate("mlthreat {{.Version}} (ATLAS " + catalog.Default().Versions["atlas"] + ", NIST AI RMF " + catalog.Default().Versions["nist-ai-rmf"] + ")\n")
+	cobra.AddTemplateFunc("catalogVersions", func() string {
+		v := catalog.Default().Versions
+		return "ATLAS " + v["atlas"] + ", NIST AI RMF " + v["nist-ai-rmf"]
+	})
+	root.SetVersionTemplate("mlthreat {{.Version}} ({{catalogVersions}})\n")
 	root.PersistentFlags().StringVar(&a.atlasFile, "atlas", "", "load this official ATLAS.yaml instead of the embedded ATLAS (env MLTHREAT_ATLAS)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return err })
 	root.AddCommand(a.validateCommand(), a.analyzeCommand(), a.genCommand(), a.evalCommand(), a.catalogCommand(), a.kindsCommand(), a.versionCommand())

@@ -564,6 +564,10 @@ var (
 	schemaErr  error
 )
 
+// WarmUp compiles the schema; call it early, in a goroutine, so that the
+// first Load does not wait for it.
+func WarmUp() { _, _ = compiledSchema() }
+
 func compiledSchema() (*jsonschema.Schema, error) {
 	schemaOnce.Do(func() {
 		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schema.Model))

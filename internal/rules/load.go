@@ -52,27 +52,10 @@ func (es Errors) Error() string {
 // directory. Any problem fails the whole load: a rule is never skipped.
 func Load(cat *catalog.Catalog, dirs ...string) (*Set, error) {
 	l := &loader{cat: cat, vocab: model.Kinds(), set: &Set{byID: map[string]*Rule{}}}
-	names, err := fs.Glob(builtin.Packs, "*.yaml")
+	parsed, err := parseBuiltin()
 	if err != nil {
 		return nil, err
 	}
-	sort.Strings(names)
-	// Parsing YAML is most of the load time: parse the packs in parallel,
-	// then check their rules in order.
-	parsed := make([]parsedPack, len(names))
-	var wg sync.WaitGroup
-	for i, n := range names {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			b, err := fs.ReadFile(builtin.Packs, n)
-			parsed[i] = parsedPack{file: "rules/" + n, err: err}
-			if err == nil {
-				parsed[i].raw, parsed[i].err = decodePack(b)
-			}
-		}()
-	}
-	wg.Wait()
 	for _, p := range parsed {
 		if p.err != nil {
 			l.fail(p.file, yamlLine(p.err), "", "%v", strings.TrimPrefix(p.err.Error(), "yaml: "))
@@ -152,6 +135,45 @@ type rawRule struct {
 
 func (l *loader) fail(file string, line int, rule, format string, args ...any) {
 	l.errs = append(l.errs, &LoadError{File: file, Line: line, Rule: rule, Msg: fmt.Sprintf(format, args...)})
+}
+
+var (
+	builtinOnce   sync.Once
+	builtinParsed []parsedPack
+	builtinErr    error
+)
+
+// WarmUp parses the built-in packs; call it early, in a goroutine, to take
+// YAML parsing off the critical path. Load uses the same result.
+func WarmUp() { _, _ = parseBuiltin() }
+
+// parseBuiltin reads the embedded packs once, in parallel (parsing YAML is
+// most of the load time). The nodes are only read afterwards.
+func parseBuiltin() ([]parsedPack, error) {
+	builtinOnce.Do(func() {
+		names, err := fs.Glob(builtin.Packs, "*.yaml")
+		if err != nil {
+			builtinErr = err
+			return
+		}
+		sort.Strings(names)
+		parsed := make([]parsedPack, len(names))
+		var wg sync.WaitGroup
+		for i, n := range names {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				b, err := fs.ReadFile(builtin.Packs, n)
+				parsed[i] = parsedPack{file: "rules/" + n, err: err}
+				if err == nil {
+					parsed[i].raw, parsed[i].err = decodePack(b)
+				}
+			}()
+		}
+		wg.Wait()
+		builtinParsed = parsed
+	})
+	return builtinParsed, builtinErr
 }
 
 type parsedPack struct {
