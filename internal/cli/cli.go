@@ -108,6 +108,15 @@ func commandPath(root *cobra.Command, args []string) string {
 	return root.Name()
 }
 
+// cobra's template functions are global: register ours once. The catalogue
+// versions are looked up only when --version is printed.
+func init() {
+	cobra.AddTemplateFunc("catalogVersions", func() string {
+		v := catalog.Default().Versions
+		return "ATLAS " + v["atlas"] + ", NIST AI RMF " + v["nist-ai-rmf"]
+	})
+}
+
 func (a *app) rootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "mlthreat",
@@ -122,10 +131,6 @@ unreadable input or internal error.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	cobra.AddTemplateFunc("catalogVersions", func() string {
-		v := catalog.Default().Versions
-		return "ATLAS " + v["atlas"] + ", NIST AI RMF " + v["nist-ai-rmf"]
-	})
 	root.SetVersionTemplate("mlthreat {{.Version}} ({{catalogVersions}})\n")
 	root.PersistentFlags().StringVar(&a.atlasFile, "atlas", "", "load this official ATLAS.yaml instead of the embedded ATLAS (env MLTHREAT_ATLAS)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return err })
