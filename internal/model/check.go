@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -63,6 +64,11 @@ func Load(file string, b []byte, lim Limits) (*System, diag.List) {
 	root, ds := parse(file, b, lim)
 	if root == nil {
 		return nil, ds
+	}
+	if len(b) > 1<<20 {
+		// The parser's own tree is garbage now; for a large file, collect it
+		// before the checks allocate, so the two never coexist at the peak.
+		runtime.GC()
 	}
 	c := &checker{file: file, vocab: Kinds(), reported: map[string]bool{}}
 	c.diags = ds
@@ -561,8 +567,13 @@ func joinPath(base, key string) string {
 var (
 	schemaOnce sync.Once
 	compiled   *jsonschema.Schema
+	itemSchema map[string]*jsonschema.Schema // list key -> schema of one item
 	schemaErr  error
 )
+
+// itemDefs are the long lists validated one item at a time, so a large model
+// never needs a second full copy of itself in memory.
+var itemDefs = map[string]string{"components": "component", "flows": "flow"}
 
 // WarmUp compiles the schema; call it early, in a goroutine, so that the
 // first Load does not wait for it.
@@ -597,6 +608,18 @@ func compiledSchema() (*jsonschema.Schema, error) {
 			return
 		}
 		compiled, schemaErr = comp.Compile(schema.ModelURL)
+		if schemaErr != nil {
+			return
+		}
+		itemSchema = map[string]*jsonschema.Schema{}
+		for key, def := range itemDefs {
+			sch, err := comp.Compile(schema.ModelURL + "#/$defs/" + def)
+			if err != nil {
+				schemaErr = err
+				return
+			}
+			itemSchema[key] = sch
+		}
 	})
 	return compiled, schemaErr
 }
@@ -611,7 +634,28 @@ func (c *checker) schema(root *Node) {
 		c.errAt(root, "internal", "", "embedded schema does not compile: %v", err)
 		return
 	}
-	err = sch.Validate(root.Any())
+	// The document without its long lists, then each list item on its own.
+	doc := map[string]any{}
+	var lists []string
+	for i, k := range root.Keys {
+		if _, ok := itemDefs[k.Value]; ok && root.Vals[i].Kind == Seq {
+			doc[k.Value] = []any{}
+			lists = append(lists, k.Value)
+			continue
+		}
+		doc[k.Value] = root.Vals[i].Any()
+	}
+	seen := map[string]bool{}
+	c.schemaErrors(root, sch.Validate(doc), nil, seen)
+	for _, key := range lists {
+		for i, it := range root.Get(key).Items {
+			c.schemaErrors(root, itemSchema[key].Validate(it.Any()), []string{key, strconv.Itoa(i)}, seen)
+		}
+	}
+}
+
+// schemaErrors reports a validation error; prefix locates a list item.
+func (c *checker) schemaErrors(root *Node, err error, prefix []string, seen map[string]bool) {
 	if err == nil {
 		return
 	}
@@ -620,8 +664,10 @@ func (c *checker) schema(root *Node) {
 		c.errAt(root, "schema", "", "%v", err)
 		return
 	}
-	seen := map[string]bool{}
 	for _, leaf := range leaves(ve) {
+		if len(prefix) > 0 {
+			leaf.InstanceLocation = append(append([]string{}, prefix...), leaf.InstanceLocation...)
+		}
 		path := pathString(leaf.InstanceLocation)
 		if c.suppressed(leaf, path) {
 			continue
