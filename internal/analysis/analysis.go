@@ -254,14 +254,15 @@ type task struct {
 	node      *model.Node
 }
 
-func (e *evaluator) vars(t task) map[string]any {
+func (e *evaluator) vars(m map[string]any, t task) {
 	switch {
 	case t.component != nil:
-		return e.componentVars(t.component)
+		e.componentVars(m, t.component)
 	case t.flow != nil:
-		return e.flowVars(t.flow)
+		e.flowVars(m, t.flow)
+	default:
+		e.zoneVars(m, t.zone)
 	}
-	return e.zoneVars(t.zone)
 }
 
 // run evaluates the tasks on all cores. The result does not depend on the
@@ -282,9 +283,10 @@ func (e *evaluator) run(tasks []task) ([]*Threat, error) {
 			defer wg.Done()
 			res := &results[w]
 			res.errAt = -1
+			vars := make(map[string]any, 24)
 			for i := w; i < len(tasks); i += workers {
 				t := tasks[i]
-				vars := e.vars(t)
+				e.vars(vars, t)
 				for _, rule := range t.rules {
 					th, err := e.apply(rule, vars, t.target, t.node)
 					if err != nil {

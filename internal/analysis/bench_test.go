@@ -2,6 +2,8 @@ package analysis_test
 
 import (
 	"fmt"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,13 +29,50 @@ func BenchmarkAnalyze(b *testing.B) {
 		}
 		b.Run(fmt.Sprintf("components=%d", n), func(b *testing.B) {
 			b.ReportAllocs()
+			// Peak heap of one analysis, measured apart from the timed loop.
+			peak := heapPeak(func() {
+				if _, err := analysis.Analyze(s, cat, set, analysis.Options{Today: time.Now()}); err != nil {
+					b.Fatal(err)
+				}
+			})
 			for b.Loop() {
 				if _, err := analysis.Analyze(s, cat, set, analysis.Options{Today: time.Now()}); err != nil {
 					b.Fatal(err)
 				}
 			}
+			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
 		})
 	}
+}
+
+// heapPeak runs f and returns the highest heap in use above the level
+// before it, sampled every millisecond.
+func heapPeak(f func()) uint64 {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapAlloc
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	go func() {
+		var m runtime.MemStats
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				runtime.ReadMemStats(&m)
+				if m.HeapAlloc > base && m.HeapAlloc-base > peak.Load() {
+					peak.Store(m.HeapAlloc - base)
+				}
+			}
+		}
+	}()
+	f()
+	close(done)
+	return peak.Load()
 }
 
 func BenchmarkLoadAndAnalyze(b *testing.B) {

@@ -171,7 +171,10 @@ func (e *evaluator) ctx(id string) map[string]bool {
 	return e.g.facts[id]
 }
 
-func (e *evaluator) componentVars(c *model.Component) map[string]any {
+// The *Vars functions fill m, a map a worker reuses from one element to the
+// next: nothing keeps it once the element's rules have run.
+
+func (e *evaluator) componentVars(m map[string]any, c *model.Component) {
 	props, set := e.props(c)
 	data, cls, pii := e.dataVars(e.g.in[c.ID], e.g.out[c.ID])
 	if c.Kind == "datastore" || c.Kind == "dataset" || c.Kind == "vector-store" {
@@ -183,13 +186,11 @@ func (e *evaluator) componentVars(c *model.Component) map[string]any {
 	if name == "" {
 		name = c.ID
 	}
-	return map[string]any{
-		"id": c.ID, "name": name, "kind": c.Kind, "exposure": e.g.exposure(c), "zone": c.Zone, "trust": e.g.trust[c.ID],
-		"props": props, "set": set, "ctx": e.ctx(c.ID), "system": e.systemVars(),
-		"data": data, "pii": pii, "classification": cls,
-		"in_kinds": e.g.neighbourKinds(c.ID, false), "out_kinds": e.g.neighbourKinds(c.ID, true),
-		"from": noProps, "to": noProps, "protocol": "", "encrypted": false, "authenticated": false,
-	}
+	m["id"], m["name"], m["kind"], m["exposure"], m["zone"], m["trust"] = c.ID, name, c.Kind, e.g.exposure(c), c.Zone, e.g.trust[c.ID]
+	m["props"], m["set"], m["ctx"], m["system"] = props, set, e.ctx(c.ID), e.systemVars()
+	m["data"], m["pii"], m["classification"] = data, pii, cls
+	m["in_kinds"], m["out_kinds"] = e.g.neighbourKinds(c.ID, false), e.g.neighbourKinds(c.ID, true)
+	m["from"], m["to"], m["protocol"], m["encrypted"], m["authenticated"] = noProps, noProps, "", false, false
 }
 
 func (e *evaluator) endVars(id string) map[string]any {
@@ -212,7 +213,7 @@ var (
 	noKinds = []string{}
 )
 
-func (e *evaluator) flowVars(f *model.Flow) map[string]any {
+func (e *evaluator) flowVars(m map[string]any, f *model.Flow) {
 	data, cls, pii := e.flowData(f)
 	props, set := noProps, noSet
 	if len(f.Props) > 0 {
@@ -231,19 +232,19 @@ func (e *evaluator) flowVars(f *model.Flow) map[string]any {
 	if e.g.facts[f.ID]["internet_facing"] {
 		exposure = "internet"
 	}
-	return map[string]any{
-		"id": f.ID, "name": f.ID, "kind": "flow", "exposure": exposure, "zone": "", "trust": e.g.trust[f.To],
-		"props": props, "set": set, "ctx": e.ctx(f.ID), "system": e.systemVars(),
-		"data": data, "pii": pii, "classification": cls, "in_kinds": noKinds, "out_kinds": noKinds,
-		"from": e.endVars(f.From), "to": e.endVars(f.To), "protocol": f.Protocol, "encrypted": enc, "authenticated": auth,
-	}
+	m["id"], m["name"], m["kind"], m["exposure"], m["zone"], m["trust"] = f.ID, f.ID, "flow", exposure, "", e.g.trust[f.To]
+	m["props"], m["set"], m["ctx"], m["system"] = props, set, e.ctx(f.ID), e.systemVars()
+	m["data"], m["pii"], m["classification"] = data, pii, cls
+	m["in_kinds"], m["out_kinds"] = noKinds, noKinds
+	m["from"], m["to"], m["protocol"], m["encrypted"], m["authenticated"] = e.endVars(f.From), e.endVars(f.To), f.Protocol, enc, auth
 }
 
-func (e *evaluator) zoneVars(z *model.Zone) map[string]any {
-	return map[string]any{
-		"id": z.ID, "name": z.ID, "kind": "zone", "exposure": "", "zone": z.ID, "trust": z.Trust,
-		"props": map[string]any{}, "set": []string{}, "ctx": map[string]bool{}, "system": e.systemVars(),
-		"data": []map[string]any{}, "pii": false, "classification": "", "in_kinds": []string{}, "out_kinds": []string{},
-		"from": map[string]any{}, "to": map[string]any{}, "protocol": "", "encrypted": false, "authenticated": false,
-	}
+var noFacts = map[string]bool{}
+
+func (e *evaluator) zoneVars(m map[string]any, z *model.Zone) {
+	m["id"], m["name"], m["kind"], m["exposure"], m["zone"], m["trust"] = z.ID, z.ID, "zone", "", z.ID, z.Trust
+	m["props"], m["set"], m["ctx"], m["system"] = noProps, noSet, noFacts, e.systemVars()
+	m["data"], m["pii"], m["classification"] = []map[string]any{}, false, ""
+	m["in_kinds"], m["out_kinds"] = noKinds, noKinds
+	m["from"], m["to"], m["protocol"], m["encrypted"], m["authenticated"] = noProps, noProps, "", false, false
 }
