@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlthreat/mlthreat/internal/analysis"
+	"github.com/mlthreat/mlthreat/internal/diag"
 	"github.com/mlthreat/mlthreat/internal/model"
 	"github.com/mlthreat/mlthreat/internal/report"
 	"github.com/mlthreat/mlthreat/internal/report/jsonreport"
@@ -61,9 +62,19 @@ input or a broken rule pack.`,
 }
 
 func (a *app) analyze(file string, f *analyzeFlags) error {
-	// Start the work that needs nothing else while the catalogue decodes.
+	// Start the work that needs no catalogue while it decodes: the schema,
+	// the rule packs' YAML, and reading and checking the model itself.
 	go model.WarmUp()
 	go rules.WarmUp()
+	type loadedModel struct {
+		sys *model.System
+		ds  diag.List
+	}
+	mch := make(chan loadedModel, 1)
+	go func() {
+		s, ds := model.LoadFile(file, model.DefaultLimits)
+		mch <- loadedModel{s, ds}
+	}()
 	if err := oneOf(f.format, "table", "json", "markdown"); err != nil {
 		return exitWith(ExitUsage, "--format: %v", err)
 	}
@@ -92,7 +103,12 @@ func (a *app) analyze(file string, f *analyzeFlags) error {
 		set, err := rules.Load(cat, f.rulesDirs...)
 		ch <- loaded{set, err}
 	}()
-	sys, ds := validate.File(file, cat, model.DefaultLimits)
+	lm := <-mch
+	sys, ds := lm.sys, lm.ds
+	if sys != nil {
+		ds = append(ds, validate.Frameworks(sys, cat)...)
+		ds.Sort()
+	}
 	l := <-ch
 	if l.err != nil {
 		return exitWith(ExitUsage, "rule packs:\n%v", l.err)

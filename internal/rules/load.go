@@ -52,17 +52,19 @@ func (es Errors) Error() string {
 // directory. Any problem fails the whole load: a rule is never skipped.
 func Load(cat *catalog.Catalog, dirs ...string) (*Set, error) {
 	l := &loader{cat: cat, vocab: model.Kinds(), set: &Set{byID: map[string]*Rule{}}}
-	parsed, err := parseBuiltin()
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range parsed {
-		if p.err != nil {
-			l.fail(p.file, yamlLine(p.err), "", "%v", strings.TrimPrefix(p.err.Error(), "yaml: "))
-			continue
-		}
+	if packs, ok := fromJSON(); ok {
 		l.eager = false
-		l.addPack(p.file, p.raw)
+		for _, p := range packs {
+			pk := &Pack{Name: p.Pack, File: p.File}
+			for _, jr := range p.Rules {
+				if r := l.ruleRaw(p.File, jr.Line, jr.Rule); r != nil {
+					pk.Rules = append(pk.Rules, r)
+				}
+			}
+			l.set.Packs = append(l.set.Packs, pk)
+		}
+	} else if err := l.builtinYAML(); err != nil {
+		return nil, err
 	}
 	for _, dir := range dirs {
 		files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
@@ -101,36 +103,36 @@ type loader struct {
 }
 
 type rawPack struct {
-	Pack  string      `yaml:"pack"`
-	Rules []yaml.Node `yaml:"rules"`
+	Pack  string      `yaml:"pack" json:"pack,omitempty"`
+	Rules []yaml.Node `yaml:"rules" json:"rules,omitempty"`
 }
 
 type rawScore struct {
-	Base    int         `yaml:"base"`
-	Factors []rawFactor `yaml:"factors"`
+	Base    int         `yaml:"base" json:"base,omitempty"`
+	Factors []rawFactor `yaml:"factors" json:"factors,omitempty"`
 }
 
 type rawFactor struct {
-	When   string `yaml:"when"`
-	Add    int    `yaml:"add"`
-	Reason string `yaml:"reason"`
+	When   string `yaml:"when" json:"when,omitempty"`
+	Add    int    `yaml:"add" json:"add,omitempty"`
+	Reason string `yaml:"reason" json:"reason,omitempty"`
 }
 
 type rawRule struct {
-	ID          string   `yaml:"id"`
-	Title       string   `yaml:"title"`
-	AppliesTo   []string `yaml:"applies_to"`
-	When        string   `yaml:"when"`
-	Technique   string   `yaml:"technique"`
-	Related     []string `yaml:"related"`
-	STRIDE      []string `yaml:"stride"`
-	LINDDUN     []string `yaml:"linddun"`
-	OWASP       []string `yaml:"owasp"`
-	Likelihood  rawScore `yaml:"likelihood"`
-	Impact      rawScore `yaml:"impact"`
-	Mitigations []string `yaml:"mitigations"`
-	RMF         []string `yaml:"rmf"`
-	Rationale   string   `yaml:"rationale"`
+	ID          string   `yaml:"id" json:"id,omitempty"`
+	Title       string   `yaml:"title" json:"title,omitempty"`
+	AppliesTo   []string `yaml:"applies_to" json:"applies_to,omitempty"`
+	When        string   `yaml:"when" json:"when,omitempty"`
+	Technique   string   `yaml:"technique" json:"technique,omitempty"`
+	Related     []string `yaml:"related" json:"related,omitempty"`
+	STRIDE      []string `yaml:"stride" json:"stride,omitempty"`
+	LINDDUN     []string `yaml:"linddun" json:"linddun,omitempty"`
+	OWASP       []string `yaml:"owasp" json:"owasp,omitempty"`
+	Likelihood  rawScore `yaml:"likelihood" json:"likelihood,omitempty"`
+	Impact      rawScore `yaml:"impact" json:"impact,omitempty"`
+	Mitigations []string `yaml:"mitigations" json:"mitigations,omitempty"`
+	RMF         []string `yaml:"rmf" json:"rmf,omitempty"`
+	Rationale   string   `yaml:"rationale" json:"rationale,omitempty"`
 }
 
 func (l *loader) fail(file string, line int, rule, format string, args ...any) {
@@ -143,9 +145,30 @@ var (
 	builtinErr    error
 )
 
+// builtinYAML loads the built-in packs from their YAML.
+func (l *loader) builtinYAML() error {
+	parsed, err := parseBuiltin()
+	if err != nil {
+		return err
+	}
+	for _, p := range parsed {
+		if p.err != nil {
+			l.fail(p.file, yamlLine(p.err), "", "%v", strings.TrimPrefix(p.err.Error(), "yaml: "))
+			continue
+		}
+		l.eager = false
+		l.addPack(p.file, p.raw)
+	}
+	return nil
+}
+
 // WarmUp parses the built-in packs; call it early, in a goroutine, to take
 // YAML parsing off the critical path. Load uses the same result.
-func WarmUp() { _, _ = parseBuiltin() }
+func WarmUp() {
+	if _, ok := fromJSON(); !ok {
+		_, _ = parseBuiltin()
+	}
+}
 
 // parseBuiltin reads the embedded packs once, in parallel (parsing YAML is
 // most of the load time). The nodes are only read afterwards.
@@ -230,9 +253,14 @@ func (l *loader) rule(file string, n *yaml.Node) *Rule {
 			l.fail(file, n.Content[i].Line, raw.ID, "unknown key %q%s", k, suggest.DidYouMean(suggest.Closest(k, ruleKeys, 1)))
 		}
 	}
-	r := &Rule{ID: raw.ID, Title: raw.Title, AppliesTo: raw.AppliesTo, When: strings.TrimSpace(raw.When), File: file, Line: n.Line,
+	return l.ruleRaw(file, n.Line, raw)
+}
+
+// ruleRaw checks one decoded rule; line is where it starts in file.
+func (l *loader) ruleRaw(file string, line int, raw rawRule) *Rule {
+	r := &Rule{ID: raw.ID, Title: raw.Title, AppliesTo: raw.AppliesTo, When: strings.TrimSpace(raw.When), File: file, Line: line,
 		STRIDE: raw.STRIDE, LINDDUN: raw.LINDDUN, Rationale: strings.TrimSpace(raw.Rationale)}
-	bad := func(format string, args ...any) { l.fail(file, n.Line, raw.ID, format, args...) }
+	bad := func(format string, args ...any) { l.fail(file, line, raw.ID, format, args...) }
 	if r.ID == "" {
 		bad("missing id")
 		return nil
@@ -255,9 +283,9 @@ func (l *loader) rule(file string, n *yaml.Node) *Rule {
 			bad("applies_to names unknown kind %q%s", k, suggest.DidYouMean(suggest.Closest(k, l.vocab.KindNames(), 2)))
 		}
 	}
-	r.Technique = l.technique(file, n.Line, r.ID, raw.Technique, true)
+	r.Technique = l.technique(file, line, r.ID, raw.Technique, true)
 	for _, t := range raw.Related {
-		if id := l.technique(file, n.Line, r.ID, t, false); id != "" {
+		if id := l.technique(file, line, r.ID, t, false); id != "" {
 			r.Related = append(r.Related, id)
 		}
 	}
@@ -296,7 +324,7 @@ func (l *loader) rule(file string, n *yaml.Node) *Rule {
 		}
 	}
 	if r.When != "" {
-		l.checkProps(file, n.Line, r, r.When)
+		l.checkProps(file, line, r, r.When)
 		r.cond = newCondition(r.When)
 		if l.eager {
 			if _, err := r.cond.program(); err != nil {
@@ -304,8 +332,8 @@ func (l *loader) rule(file string, n *yaml.Node) *Rule {
 			}
 		}
 	}
-	r.Likelihood = l.score(file, n, r, "likelihood", raw.Likelihood)
-	r.Impact = l.score(file, n, r, "impact", raw.Impact)
+	r.Likelihood = l.score(file, line, r, "likelihood", raw.Likelihood)
+	r.Impact = l.score(file, line, r, "impact", raw.Impact)
 	l.set.byID[r.ID] = r
 	l.set.Rules = append(l.set.Rules, r)
 	return r
@@ -321,28 +349,28 @@ var knownRuleKeys = func() map[string]bool {
 	return m
 }()
 
-func (l *loader) score(file string, n *yaml.Node, r *Rule, axis string, raw rawScore) Score {
+func (l *loader) score(file string, line int, r *Rule, axis string, raw rawScore) Score {
 	s := Score{Base: raw.Base}
 	if s.Base == 0 {
 		s.Base = 3
 	}
 	if s.Base < 1 || s.Base > 5 {
-		l.fail(file, n.Line, r.ID, "%s base %d is outside 1-5", axis, s.Base)
+		l.fail(file, line, r.ID, "%s base %d is outside 1-5", axis, s.Base)
 	}
 	for _, f := range raw.Factors {
-		fa := Factor{When: strings.TrimSpace(f.When), Add: f.Add, Reason: strings.TrimSpace(f.Reason), Line: n.Line}
+		fa := Factor{When: strings.TrimSpace(f.When), Add: f.Add, Reason: strings.TrimSpace(f.Reason), Line: line}
 		if fa.Reason == "" {
-			l.fail(file, n.Line, r.ID, "%s factor %q needs a reason in words", axis, fa.When)
+			l.fail(file, line, r.ID, "%s factor %q needs a reason in words", axis, fa.When)
 		}
 		if fa.Add < -4 || fa.Add > 4 || fa.Add == 0 {
-			l.fail(file, n.Line, r.ID, "%s factor %q: add must be between -4 and 4 and not 0", axis, fa.When)
+			l.fail(file, line, r.ID, "%s factor %q: add must be between -4 and 4 and not 0", axis, fa.When)
 		}
 		if fa.When != "" {
-			l.checkProps(file, n.Line, r, fa.When)
+			l.checkProps(file, line, r, fa.When)
 			fa.cond = newCondition(fa.When)
 			if l.eager {
 				if _, err := fa.cond.program(); err != nil {
-					l.fail(file, n.Line, r.ID, "%s factor condition does not compile: %v", axis, oneLine(err))
+					l.fail(file, line, r.ID, "%s factor condition does not compile: %v", axis, oneLine(err))
 				}
 			}
 		}

@@ -178,3 +178,19 @@ func TestPrecompiledUpToDate(t *testing.T) {
 		t.Fatal("internal/rules/precompiled.bin is out of date: run go generate ./internal/rules")
 	}
 }
+
+// packs.json must be the built-in packs as they are; the loader falls back
+// to the YAML when it is stale, but the fast path must not rot.
+func TestPacksJSONUpToDate(t *testing.T) {
+	want, err := rules.PacksJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile("packs.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Fatal("internal/rules/packs.json is out of date: run go generate ./internal/rules")
+	}
+}

@@ -13,7 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-//go:generate go run ./gen -out precompiled.bin
+//go:generate go run ./gen -out precompiled.bin -packs packs.json
 
 // precompiled holds the type-checked CEL of every built-in condition, so the
 // binary skips parsing and checking them at start-up. Conditions not found
