@@ -55,8 +55,8 @@ type Threat struct {
 	Decision    *model.Decision
 	RMF         []string
 	CaseStudies []string
-	Facts       []string // graph facts and props that made the condition true
-	Line        int      // YAML line of the target element
+	facts       factSource // what the condition read; words it on demand
+	Line        int        // YAML line of the target element
 }
 
 // Target names the element a threat is on.
@@ -330,7 +330,10 @@ func (e *evaluator) apply(rule *rules.Rule, vars map[string]any, target Target, 
 		STRIDE: rule.STRIDE, LINDDUN: rule.LINDDUN, OWASP: rule.OWASP, RMF: rule.RMF,
 		Status: "open", Line: node.Pos().Line,
 	}
-	t.Facts = factsFor(e.mentions[rule], vars)
+	t.facts = factSource{m: e.mentions[rule], ctx: vars["ctx"].(map[string]bool), props: vars["props"].(map[string]any)}
+	for i, v := range plainVars {
+		t.facts.plain[i] = vars[v]
+	}
 	if t.Likelihood, err = e.likelihood(rule, vars); err != nil {
 		return nil, err
 	}
@@ -649,22 +652,34 @@ func valueText(v any) string {
 	return fmt.Sprint(v)
 }
 
-// factsFor lists the facts, props and variables the condition reads, with
-// their values on this element.
-func factsFor(m mentions, vars map[string]any) []string {
+// factSource keeps what a threat's condition read: the element's facts and
+// props maps (shared and never modified) and its plain variables.
+type factSource struct {
+	m     mentions
+	ctx   map[string]bool
+	props map[string]any
+	plain [4]any // values of plainVars
+}
+
+// Facts lists the facts, props and variables the rule's condition reads,
+// with their values on the element.
+func (t *Threat) Facts() []string {
+	f := t.facts
 	var out []string
-	ctx, _ := vars["ctx"].(map[string]bool)
-	for _, f := range m.facts {
-		out = append(out, f+" = "+strconv.FormatBool(ctx[f]))
+	for _, name := range f.m.facts {
+		out = append(out, name+" = "+strconv.FormatBool(f.ctx[name]))
 	}
-	props, _ := vars["props"].(map[string]any)
-	for _, k := range m.props {
-		if v, ok := props[k]; ok {
+	for _, k := range f.m.props {
+		if v, ok := f.props[k]; ok {
 			out = append(out, "props."+k+" = "+valueText(v))
 		}
 	}
-	for _, v := range m.vars {
-		out = append(out, v+" = "+valueText(vars[v]))
+	for _, v := range f.m.vars {
+		for i, pv := range plainVars {
+			if pv == v {
+				out = append(out, v+" = "+valueText(f.plain[i]))
+			}
+		}
 	}
 	return out
 }

@@ -17,7 +17,8 @@ type graph struct {
 	index  map[string]int
 	outIdx [][]int
 	inIdx  [][]int
-	facts  map[string]map[string]bool
+	facts  map[string]map[string]bool // shared, read-only maps
+	bits   map[string]uint16          // facts while they are computed
 	// memoised per component; filled while the graph is built, read-only after
 	exposureOf  map[string]string
 	untrustedOf map[string]bool
@@ -25,7 +26,7 @@ type graph struct {
 
 func newGraph(s *model.System) *graph {
 	g := &graph{sys: s, comps: map[string]*model.Component{}, out: map[string][]*model.Flow{}, in: map[string][]*model.Flow{},
-		trust: map[string]string{}, facts: map[string]map[string]bool{},
+		trust: map[string]string{}, facts: map[string]map[string]bool{}, bits: map[string]uint16{},
 		exposureOf: map[string]string{}, untrustedOf: map[string]bool{}}
 	zoneTrust := map[string]string{}
 	for _, z := range s.Zones {
@@ -39,7 +40,7 @@ func newGraph(s *model.System) *graph {
 		}
 		g.comps[c.ID] = c
 		g.trust[c.ID] = zoneTrust[c.Zone]
-		g.facts[c.ID] = make(map[string]bool, len(rules.Facts))
+		g.bits[c.ID] = 0
 	}
 	for _, f := range s.Flows {
 		if g.comps[f.From] == nil || g.comps[f.To] == nil {
@@ -53,7 +54,7 @@ func newGraph(s *model.System) *graph {
 			g.out[f.To] = append(g.out[f.To], &back)
 			g.in[f.From] = append(g.in[f.From], &back)
 		}
-		g.facts[f.ID] = make(map[string]bool, len(rules.Facts))
+		g.bits[f.ID] = 0
 	}
 	g.outIdx = make([][]int, len(g.ids))
 	g.inIdx = make([][]int, len(g.ids))
@@ -74,14 +75,38 @@ func newGraph(s *model.System) *graph {
 		g.untrustedSource(c)
 	}
 	g.compute()
-	for _, f := range g.facts {
-		for _, name := range rules.Facts {
-			if _, ok := f[name]; !ok {
-				f[name] = false
+	// Elements share few distinct fact combinations: give each combination
+	// one map (every fact present, true or false) and share it.
+	interned := map[uint16]map[string]bool{}
+	for id, b := range g.bits {
+		m, ok := interned[b]
+		if !ok {
+			m = make(map[string]bool, len(rules.Facts))
+			for i, name := range rules.Facts {
+				m[name] = b&(1<<i) != 0
 			}
+			interned[b] = m
 		}
+		g.facts[id] = m
 	}
 	return g
+}
+
+var factBit = func() map[string]uint16 {
+	m := map[string]uint16{}
+	for i, name := range rules.Facts {
+		m[name] = 1 << i
+	}
+	return m
+}()
+
+// set records a fact of an element while the graph is computed.
+func (g *graph) set(id, fact string, v bool) {
+	if v {
+		g.bits[id] |= factBit[fact]
+	} else {
+		g.bits[id] &^= factBit[fact]
+	}
 }
 
 // exposure is the component's effective exposure: the explicit one, or what
@@ -294,7 +319,7 @@ func (g *graph) compute() {
 		}
 		if g.exposure(c) == "internet" {
 			internet = append(internet, c.ID)
-			g.facts[c.ID]["internet_facing"] = true
+			g.set(c.ID, "internet_facing", true)
 		}
 		if trainingSink(c) {
 			training = append(training, c.ID)
@@ -308,8 +333,8 @@ func (g *graph) compute() {
 		if holdsSecrets(c) {
 			secrets = append(secrets, c.ID)
 		}
-		g.facts[c.ID]["has_inbound"] = len(g.in[c.ID]) > 0
-		g.facts[c.ID]["has_outbound"] = len(g.out[c.ID]) > 0
+		g.set(c.ID, "has_inbound", len(g.in[c.ID]) > 0)
+		g.set(c.ID, "has_outbound", len(g.out[c.ID]) > 0)
 	}
 	fromUntrusted := g.reach(untrusted, true)
 	fromInternet := g.reach(internet, true)
@@ -327,40 +352,38 @@ func (g *graph) compute() {
 	}
 	fromIndirect := g.reach(indirect, true)
 	for _, c := range g.sys.Components {
-		f := g.facts[c.ID]
 		untrustedSelf := g.untrustedSource(c)
-		f["reachable_from_untrusted"] = fromUntrusted.has(c.ID) && !(untrustedSelf && len(g.in[c.ID]) == 0 && c.Kind == "actor")
-		f["reachable_from_internet"] = fromInternet.has(c.ID)
-		f["feeds_training"] = toTraining.has(c.ID) && !trainingSink(c) || (c.Kind == "feedback" && trainingSink(c))
-		f["receives_llm_output"] = fromLLM.has(c.ID) && !isLLM(c) || (isLLM(c) && g.inFromLLM(c.ID))
+		g.set(c.ID, "reachable_from_untrusted", fromUntrusted.has(c.ID) && !(untrustedSelf && len(g.in[c.ID]) == 0 && c.Kind == "actor"))
+		g.set(c.ID, "reachable_from_internet", fromInternet.has(c.ID))
+		g.set(c.ID, "feeds_training", toTraining.has(c.ID) && !trainingSink(c) || (c.Kind == "feedback" && trainingSink(c)))
+		g.set(c.ID, "receives_llm_output", fromLLM.has(c.ID) && !isLLM(c) || (isLLM(c) && g.inFromLLM(c.ID)))
 		if isLLM(c) {
-			f["untrusted_content_into_llm_context"] = fromIndirect.has(c.ID) || g.ownUntrustedContext(c)
-			f["llm_can_reach_tool_with_side_effects"] = g.reachesAny(c.ID, toSideFx, sideFx)
-			f["secrets_reachable_from_llm"] = g.reachesAny(c.ID, toSecrets, secrets) || holdsSecrets(c)
+			g.set(c.ID, "untrusted_content_into_llm_context", fromIndirect.has(c.ID) || g.ownUntrustedContext(c))
+			g.set(c.ID, "llm_can_reach_tool_with_side_effects", g.reachesAny(c.ID, toSideFx, sideFx))
+			g.set(c.ID, "secrets_reachable_from_llm", g.reachesAny(c.ID, toSecrets, secrets) || holdsSecrets(c))
 		}
 		for _, fl := range g.in[c.ID] {
 			if g.trust[fl.From] != g.trust[fl.To] {
-				f["crosses_boundary"] = true
+				g.set(c.ID, "crosses_boundary", true)
 			}
 		}
 		for _, fl := range g.out[c.ID] {
 			if g.trust[fl.From] != g.trust[fl.To] {
-				f["crosses_boundary"] = true
+				g.set(c.ID, "crosses_boundary", true)
 			}
 		}
 	}
 	for _, fl := range g.sys.Flows {
-		f := g.facts[fl.ID]
-		if f == nil {
+		if _, ok := g.bits[fl.ID]; !ok {
 			continue
 		}
-		f["crosses_boundary"] = g.trust[fl.From] != g.trust[fl.To]
-		f["reachable_from_untrusted"] = fromUntrusted.has(fl.From)
-		f["reachable_from_internet"] = fromInternet.has(fl.From)
-		f["feeds_training"] = toTraining.has(fl.To)
-		f["receives_llm_output"] = fromLLM.has(fl.From)
+		g.set(fl.ID, "crosses_boundary", g.trust[fl.From] != g.trust[fl.To])
+		g.set(fl.ID, "reachable_from_untrusted", fromUntrusted.has(fl.From))
+		g.set(fl.ID, "reachable_from_internet", fromInternet.has(fl.From))
+		g.set(fl.ID, "feeds_training", toTraining.has(fl.To))
+		g.set(fl.ID, "receives_llm_output", fromLLM.has(fl.From))
 		if c := g.comps[fl.From]; c != nil && g.exposure(c) == "internet" {
-			f["internet_facing"] = true
+			g.set(fl.ID, "internet_facing", true)
 		}
 	}
 }

@@ -224,8 +224,8 @@ func (a *app) explain(r *analysis.Report, id string) error {
 		cond = "(always, for its kinds)"
 	}
 	fmt.Fprintf(w, "applies to: %s\ncondition:  %s\n", strings.Join(t.Rule.AppliesTo, ", "), cond)
-	if len(t.Facts) > 0 {
-		fmt.Fprintf(w, "facts:      %s\n", strings.Join(t.Facts, "; "))
+	if facts := t.Facts(); len(facts) > 0 {
+		fmt.Fprintf(w, "facts:      %s\n", strings.Join(facts, "; "))
 	}
 	fmt.Fprintf(w, "ATLAS:      %s %s; tactics %s (ATLAS %s)\n", t.Technique, cat.Name(t.Technique), labels(cat.Name, t.Tactics), cat.Versions["atlas"])
 	if len(t.Related) > 0 {

@@ -167,7 +167,7 @@ func Build(r *analysis.Report, version string) Document {
 			Risk:        Risk{Score: t.Risk, Severity: t.Severity},
 			Mitigations: ms,
 			Residual:    Residual{Score: t.Residual.Score, Severity: t.Residual.Severity, Likelihood: t.Residual.Likelihood, Impact: t.Residual.Impact, Factors: t.Residual.Factors},
-			Status:      t.Status, RMF: nonNil(t.RMF), CaseStudies: nonNil(t.CaseStudies), Facts: t.Facts,
+			Status:      t.Status, RMF: nonNil(t.RMF), CaseStudies: nonNil(t.CaseStudies), Facts: t.Facts(),
 			Rationale: t.Rule.Rationale, Catalog: "ATLAS " + r.Catalog.Versions["atlas"], Line: t.Line,
 		}
 		if t.Decision != nil {
