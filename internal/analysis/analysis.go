@@ -429,10 +429,10 @@ func (e *evaluator) likelihood(rule *rules.Rule, vars map[string]any) (Rating, e
 			add(1, "model is open-weights")
 		}
 	}
-	if info := e.ruleInfo(rule); info.incident > 0 {
+	if info := e.ruleInfo(rule); info.incident >= 2 {
 		incident := info.incident
 		add(1, "seen in "+strconv.Itoa(incident)+" real incident"+plural(incident)+" (ATLAS case studies)")
-	} else if info.exercise == 0 {
+	} else if info.incident == 0 && info.exercise == 0 {
 		add(-1, "no ATLAS case study shows it in use")
 	}
 	for i := range rule.Likelihood.Factors {
@@ -458,7 +458,7 @@ func (e *evaluator) impact(rule *rules.Rule, vars map[string]any) (Rating, error
 	}
 	switch e.sys.Info.Criticality {
 	case "critical":
-		add(2, "system criticality critical")
+		add(1, "system criticality critical")
 	case "high":
 		add(1, "system criticality high")
 	case "low":
