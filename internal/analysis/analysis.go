@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -464,7 +465,7 @@ func (e *evaluator) impact(rule *rules.Rule, vars map[string]any) (Rating, error
 	case "low":
 		add(-1, "system criticality low")
 	}
-	disclosure := contains(rule.STRIDE, "I") || len(rule.LINDDUN) > 0
+	disclosure := slices.Contains(rule.STRIDE, "I") || len(rule.LINDDUN) > 0
 	if disclosure {
 		cls, _ := vars["classification"].(string)
 		pii, _ := vars["pii"].(bool)
@@ -476,7 +477,7 @@ func (e *evaluator) impact(rule *rules.Rule, vars map[string]any) (Rating, error
 		}
 	}
 	ctx, _ := vars["ctx"].(map[string]bool)
-	if ctx["llm_can_reach_tool_with_side_effects"] && (contains(rule.STRIDE, "E") || contains(rule.STRIDE, "T")) {
+	if ctx["llm_can_reach_tool_with_side_effects"] && (slices.Contains(rule.STRIDE, "E") || slices.Contains(rule.STRIDE, "T")) {
 		add(1, "can drive tools with side effects")
 	}
 	props, _ := vars["props"].(map[string]any)
@@ -547,15 +548,6 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // ruleFacts are what the catalogue says about a rule's techniques, computed

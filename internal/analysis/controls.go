@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/mlthreat/mlthreat/internal/diag"
@@ -19,10 +20,10 @@ func (e *evaluator) covers(ctl *model.Control, mitigation string) bool {
 		if m == mitigation {
 			return true
 		}
-		if c := e.cat.Control(m); c != nil && contains(c.Mitigations, mitigation) {
+		if c := e.cat.Control(m); c != nil && slices.Contains(c.Mitigations, mitigation) {
 			return true
 		}
-		if c := e.cat.Control(mitigation); c != nil && contains(c.Mitigations, m) {
+		if c := e.cat.Control(mitigation); c != nil && slices.Contains(c.Mitigations, m) {
 			return true
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -185,7 +186,7 @@ func filter(r *analysis.Report, minSeverity, tactic string) {
 		if minSeverity != "" && analysis.SeverityRank(t.Residual.Severity) < analysis.SeverityRank(minSeverity) {
 			continue
 		}
-		if tactic != "" && !contains(t.Tactics, tactic) {
+		if tactic != "" && !slices.Contains(t.Tactics, tactic) {
 			continue
 		}
 		kept = append(kept, t)

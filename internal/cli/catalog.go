@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -68,7 +69,7 @@ func (a *app) catalogCommand() *cobra.Command {
 		var rows []row
 		var items []catalog.Technique
 		for _, t := range cat.ATLAS.Techniques {
-			if tactic != "" && !contains(t.Tactics, tactic) {
+			if tactic != "" && !slices.Contains(t.Tactics, tactic) {
 				continue
 			}
 			if !f.matches(t.ID, t.Name, t.Summary) {
@@ -269,13 +270,4 @@ func dateYear(d string) string {
 		return d[:4]
 	}
 	return d
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

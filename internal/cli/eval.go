@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -68,7 +69,7 @@ Development).`,
 func countIn(list, found []string) int {
 	n := 0
 	for _, x := range list {
-		if contains(found, x) {
+		if slices.Contains(found, x) {
 			n++
 		}
 	}

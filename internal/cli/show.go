@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -80,7 +81,7 @@ func describe(cat *catalog.Catalog, id string) (*shown, error) {
 		m := cat.Mitigation(id)
 		rel["techniques"] = m.Techniques
 		for _, c := range cat.Controls {
-			if contains(c.Mitigations, id) {
+			if slices.Contains(c.Mitigations, id) {
 				rel["mlthreat_controls"] = append(rel["mlthreat_controls"], c.ID)
 			}
 		}
@@ -122,7 +123,7 @@ func describe(cat *catalog.Catalog, id string) (*shown, error) {
 	case cat.GenAIRisk(id) != nil:
 		r := cat.GenAIRisk(id)
 		for _, a := range cat.GenAI.Actions {
-			if contains(a.Risks, id) {
+			if slices.Contains(a.Risks, id) {
 				rel["actions"] = append(rel["actions"], a.ID)
 			}
 		}

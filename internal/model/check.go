@@ -7,6 +7,7 @@ import (
 	"os"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -130,7 +131,7 @@ func (c *checker) keys(root *Node) {
 		sec := SectionByName(section)
 		known := sec.Keys()
 		for _, k := range n.Keys {
-			if isExtension(k.Value) || contains(known, k.Value) {
+			if isExtension(k.Value) || slices.Contains(known, k.Value) {
 				continue
 			}
 			p := joinPath(path, k.Value)
@@ -223,7 +224,7 @@ func (c *checker) propValue(v *Node, ps *PropSpec, kind, path string) {
 			bad(n, "expected one of %s, found %s", strings.Join(ps.Values, ", "), shapeName(n))
 			return
 		}
-		if contains(ps.Values, n.Value) {
+		if slices.Contains(ps.Values, n.Value) {
 			return
 		}
 		msg := fmt.Sprintf("%q is not allowed", n.Value)
@@ -536,15 +537,6 @@ func refHint(v string, known []string, section string) string {
 		return "; the file declares no " + section
 	}
 	return ""
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func without(list []string, v string) []string {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -82,7 +83,7 @@ func GeneratedDocs() string {
 		fmt.Fprintf(&b, "### %s\n\n| key | required | meaning |\n|---|---|---|\n", titles[s.Name])
 		for _, f := range s.Fields {
 			req := ""
-			if contains(s.Required, f.Key) {
+			if slices.Contains(s.Required, f.Key) {
 				req = "yes"
 			}
 			fmt.Fprintf(&b, "| `%s` | %s | %s |\n", f.Key, req, f.Summary)
