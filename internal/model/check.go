@@ -152,6 +152,7 @@ func (c *checker) keys(root *Node) {
 		{"zones", "zone", "zone"}, {"components", "component", "component"}, {"flows", "flow", "flow"},
 		{"data", "data", "data item"}, {"controls", "control", "control"}, {"threats", "threat", "threat"},
 		{"risk_tracking", "decision", "risk_tracking entry"},
+		{"governance", "practice", "governance entry"},
 	}
 	for _, l := range lists {
 		list := root.Get(l.key)
@@ -517,6 +518,18 @@ func (c *checker) semantics(s *System) {
 		}
 		if d.Until != "" && isDate(d.Until) && d.Until < today {
 			c.warnAt(d.Node.Get("until"), "expired", path+".until", "decision on %s expired on %s; review it again", d.Threat, d.Until)
+		}
+	}
+	seenPractice := map[string]*Node{}
+	for i, p := range s.Governance {
+		path := fmt.Sprintf("governance[%d]", i)
+		if prev, ok := seenPractice[p.Practice]; ok && p.Practice != "" {
+			c.errAt(p.Node.Get("practice"), "duplicate-id", path+".practice", "practice %q is declared twice (first at line %d); merge the entries", p.Practice, prev.Line)
+		} else {
+			seenPractice[p.Practice] = p.Node
+		}
+		if p.LastPerformed != "" && isDate(p.LastPerformed) && p.LastPerformed > today {
+			c.errAt(p.Node.Get("last_performed"), "future-date", path+".last_performed", "last_performed %s is in the future (today is %s)", p.LastPerformed, today)
 		}
 	}
 	if r := s.Info.Review; r.Date != "" && r.Next != "" && isDate(r.Date) && isDate(r.Next) && r.Next < r.Date {

@@ -96,6 +96,13 @@ func decode(file string, root *Node) *System {
 			Owner: n.Get("owner").Str(), Until: n.Get("until").Str(), Node: n,
 		})
 	}
+	for _, n := range items(root.Get("governance")) {
+		s.Governance = append(s.Governance, &Practice{
+			Practice: n.Get("practice").Str(), Status: n.Get("status").Str(), Owner: n.Get("owner").Str(),
+			Evidence: n.Get("evidence").Strings(), LastPerformed: n.Get("last_performed").Str(),
+			Description: n.Get("description").Str(), Node: n,
+		})
+	}
 	return s
 }
 

@@ -77,7 +77,7 @@ func GeneratedDocs() string {
 	titles := map[string]string{
 		"top": "Top level", "system": "`system`", "review": "`system.review`", "zone": "`zones[]`",
 		"component": "`components[]`", "flow": "`flows[]`", "data": "`data[]`", "control": "`controls[]`",
-		"threat": "`threats[]`", "decision": "`risk_tracking[]`",
+		"threat": "`threats[]`", "decision": "`risk_tracking[]`", "practice": "`governance[]`",
 	}
 	for _, s := range Sections {
 		fmt.Fprintf(&b, "### %s\n\n| key | required | meaning |\n|---|---|---|\n", titles[s.Name])

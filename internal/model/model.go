@@ -21,6 +21,18 @@ type System struct {
 	Controls     []*Control
 	Threats      []*Threat
 	RiskTracking []*Decision
+	Governance   []*Practice
+}
+
+// Practice is one governance practice the organisation declares.
+type Practice struct {
+	Practice      string
+	Status        string // implemented | partial | planned | none
+	Owner         string
+	Evidence      []string
+	LastPerformed string
+	Description   string
+	Node          *Node
 }
 
 // Info is the `system:` section.

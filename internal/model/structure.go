@@ -75,6 +75,7 @@ var Sections = []Section{
 		{"controls", listOf("control", "Controls in place or planned."), "Safeguards, each mapped to ATLAS mitigations or mlthreat control ids."},
 		{"threats", listOf("threat", "Threats recorded by hand."), "Threats a person recorded by hand, beside the derived ones."},
 		{"risk_tracking", listOf("decision", "Decisions on derived threats."), "Decisions people took on derived threats."},
+		{"governance", listOf("practice", "Governance practices of the organisation."), "The organisation's governance practices (AI policy, monitoring, incident response...) and their state; see docs/governance.md."},
 	}},
 	{Name: "system", Required: []string{"id", "name"}, Fields: []Field{
 		{"id", map[string]any{"type": "string", "pattern": patternSlug, "description": "Slug that names the system."}, "Slug: lower-case letters, digits, `.`, `_`, `-`."},
@@ -152,6 +153,14 @@ var Sections = []Section{
 		{"likelihood", score("1 (rare) to 5 (almost certain)."), "Likelihood, 1 (rare) to 5 (almost certain)."},
 		{"impact", score("1 (negligible) to 5 (severe)."), "Impact, 1 (negligible) to 5 (severe)."},
 		{"status", enum("Status.", ThreatStatuses...), "Status: " + joinCode(ThreatStatuses) + "."},
+	}},
+	{Name: "practice", Required: []string{"practice", "status"}, Fields: []Field{
+		{"practice", map[string]any{"type": "string", "pattern": patternSlug, "description": "Practice id from docs/governance.md, e.g. incident-response."}, "Practice id from the vocabulary in docs/governance.md (`ai-policy`, `monitoring`, `incident-response`...)."},
+		{"status", enum("State of the practice.", ControlStatuses...), "State: " + joinCode(ControlStatuses) + "."},
+		{"owner", str("Who runs it."), "Who runs it."},
+		{"evidence", strList("Links or paths to evidence."), "Links or paths that show it is performed."},
+		{"last_performed", date("Date it was last performed."), "When it was last performed or reviewed (YYYY-MM-DD); not in the future."},
+		{"description", str("How it is done here."), "How the organisation does it."},
 	}},
 	{Name: "decision", Required: []string{"threat", "status"}, Fields: []Field{
 		{"threat", map[string]any{"type": "string", "pattern": `^T-[0-9a-f]{8}$`, "description": "Stable threat id printed by analyze."}, "The stable threat id printed by `analyze` (`T-3f9a1c2e`)."},

@@ -10,7 +10,9 @@ import (
 
 	"github.com/mlthreat/mlthreat/internal/catalog"
 	"github.com/mlthreat/mlthreat/internal/diag"
+	"github.com/mlthreat/mlthreat/internal/gap"
 	"github.com/mlthreat/mlthreat/internal/model"
+	"github.com/mlthreat/mlthreat/internal/suggest"
 )
 
 // File loads, checks and normalises one model file.
@@ -68,7 +70,32 @@ func Frameworks(s *model.System, cat *catalog.Catalog) diag.List {
 		t.OWASP = c.list(t.Node.Get("owasp"), path+".owasp", c.owasp)
 		t.RMF = c.list(t.Node.Get("rmf"), path+".rmf", c.rmf)
 	}
+	if len(s.Governance) > 0 {
+		c.practices(s)
+	}
 	return c.diags
+}
+
+// practices checks governance entries against the practice vocabulary.
+func (c *checker) practices(s *model.System) {
+	cw, err := gap.Load(c.cat)
+	if err != nil {
+		c.add(diag.Error, s.Root, "internal", "governance", nil, "the embedded crosswalk does not load: %v", err)
+		return
+	}
+	ids := cw.PracticeIDs()
+	for i, p := range s.Governance {
+		n := p.Node.Get("practice")
+		if p.Practice == "" || n == nil || cw.Practice(p.Practice) != nil {
+			continue
+		}
+		sug := suggest.Closest(p.Practice, ids, 3)
+		hint := suggest.DidYouMean(sug)
+		if hint == "" {
+			hint = "; see docs/governance.md for the practices mlthreat knows"
+		}
+		c.add(diag.Error, n, "unknown-practice", fmt.Sprintf("governance[%d].practice", i), sug, "unknown governance practice %q%s", p.Practice, hint)
+	}
 }
 
 // list applies fn to each scalar of a list node and returns the normalised ids.

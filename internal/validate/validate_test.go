@@ -131,3 +131,27 @@ func TestExampleIsValid(t *testing.T) {
 		}
 	}
 }
+
+func TestGovernance(t *testing.T) {
+	_, ds := check(t, `governance:
+  - {practice: monitoring, status: implemented, last_performed: 2026-01-10}
+  - {practice: incident-respons, status: partial}
+  - {practice: monitoring, status: partial}
+  - {practice: ai-policy, status: implemented, last_performed: 2999-01-01}
+  - {practice: red-teaming, status: sometimes}
+`)
+	text := messages(ds)
+	for _, want := range []string{
+		`unknown governance practice "incident-respons"; did you mean "incident-response"`,
+		`practice "monitoring" is declared twice (first at line 9)`,
+		"last_performed 2999-01-01 is in the future",
+		"governance[4].status",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("missing %q in:\n%s", want, text)
+		}
+	}
+	if ds.Errors() != 4 {
+		t.Errorf("%d errors, want 4:\n%s", ds.Errors(), text)
+	}
+}
