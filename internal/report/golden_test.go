@@ -10,8 +10,10 @@ import (
 
 	"github.com/mlthreat/mlthreat/internal/analysis"
 	"github.com/mlthreat/mlthreat/internal/catalog"
+	"github.com/mlthreat/mlthreat/internal/gap"
 	"github.com/mlthreat/mlthreat/internal/model"
 	"github.com/mlthreat/mlthreat/internal/report"
+	"github.com/mlthreat/mlthreat/internal/report/gapreport"
 	"github.com/mlthreat/mlthreat/internal/report/jsonreport"
 	"github.com/mlthreat/mlthreat/internal/report/markdown"
 	"github.com/mlthreat/mlthreat/internal/report/table"
@@ -52,27 +54,56 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			cw, err := gap.Load(cat)
+			if err != nil {
+				t.Fatal(err)
+			}
+			prof, err := gap.BuiltinProfile(gap.DefaultProfile(s), s, cat)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gr, err := gap.Analyze(s, cat, set, cw, prof, gap.Options{Today: time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			gapFormats := map[string]func(*bytes.Buffer) error{
+				"gap.json": func(b *bytes.Buffer) error { return gapreport.JSON(b, gr, "golden") },
+				"gap.md":   func(b *bytes.Buffer) error { return gapreport.Markdown(b, gr) },
+				"gap.csv":  func(b *bytes.Buffer) error { return gapreport.CSV(b, gr) },
+				"gap.txt":  func(b *bytes.Buffer) error { return gapreport.Table(b, gr) },
+			}
+			for file, render := range gapFormats {
+				var b bytes.Buffer
+				if err := render(&b); err != nil {
+					t.Fatal(err)
+				}
+				checkGolden(t, filepath.Join(dir, file), b.Bytes())
+			}
 			for file, w := range formats {
 				var b bytes.Buffer
 				if err := w.Write(&b, r); err != nil {
 					t.Fatal(err)
 				}
-				golden := filepath.Join(dir, file)
-				if *update {
-					if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
-						t.Fatal(err)
-					}
-					continue
-				}
-				want, err := os.ReadFile(golden)
-				if err != nil {
-					t.Fatalf("%v (run go test ./internal/report -update)", err)
-				}
-				if !bytes.Equal(want, b.Bytes()) {
-					t.Errorf("%s differs from the analysis; if the change is intended, run go test ./internal/report -update and review the diff", golden)
-				}
+				checkGolden(t, filepath.Join(dir, file), b.Bytes())
 			}
 		})
+	}
+}
+
+func checkGolden(t *testing.T, golden string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/report -update)", err)
+	}
+	if !bytes.Equal(want, got) {
+		t.Errorf("%s differs from the analysis; if the change is intended, run go test ./internal/report -update and review the diff", golden)
 	}
 }
 
