@@ -682,6 +682,9 @@ func (c *checker) schemaErrors(root *Node, err error, prefix []string, seen map[
 		if r, ok := leaf.ErrorKind.(*kind.Required); ok {
 			msg = fmt.Sprintf("missing required key %s", quoteAll(r.Missing))
 		}
+		if f, ok := leaf.ErrorKind.(*kind.Format); ok && f.Want == "date" {
+			msg = fmt.Sprintf("expected a date written YYYY-MM-DD, found %q", fmt.Sprint(f.Got))
+		}
 		where := path
 		if where == "" {
 			where = "top level"

@@ -155,3 +155,10 @@ func TestGovernance(t *testing.T) {
 		t.Errorf("%d errors, want 4:\n%s", ds.Errors(), text)
 	}
 }
+
+func TestBadDates(t *testing.T) {
+	_, ds := check(t, "governance:\n  - {practice: monitoring, status: implemented, last_performed: 26/11/2026}\n")
+	if text := messages(ds); !strings.Contains(text, `m.yaml:9:65: error: governance[0].last_performed: expected a date written YYYY-MM-DD, found "26/11/2026"`) {
+		t.Errorf("got:\n%s", text)
+	}
+}
