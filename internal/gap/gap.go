@@ -57,9 +57,13 @@ type Subcategory struct {
 
 // Coverage summarises a function or category.
 type Coverage struct {
-	ID                           string
-	Met, Partial, Gap, NA, Total int
-	Score                        float64 // (met + partial/2) / applicable
+	ID      string  `json:"id"`
+	Met     int     `json:"met"`
+	Partial int     `json:"partial"`
+	Gap     int     `json:"gap"`
+	NA      int     `json:"not_applicable"`
+	Total   int     `json:"total"`
+	Score   float64 `json:"coverage"` // (met + partial/2) / applicable
 }
 
 // Report is a gap analysis with its roadmap.
