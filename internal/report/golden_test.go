@@ -2,9 +2,11 @@ package report_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,9 +15,11 @@ import (
 	"github.com/mlthreat/mlthreat/internal/gap"
 	"github.com/mlthreat/mlthreat/internal/model"
 	"github.com/mlthreat/mlthreat/internal/report"
+	"github.com/mlthreat/mlthreat/internal/report/csvreport"
 	"github.com/mlthreat/mlthreat/internal/report/gapreport"
 	"github.com/mlthreat/mlthreat/internal/report/jsonreport"
 	"github.com/mlthreat/mlthreat/internal/report/markdown"
+	"github.com/mlthreat/mlthreat/internal/report/navigator"
 	"github.com/mlthreat/mlthreat/internal/report/table"
 	"github.com/mlthreat/mlthreat/internal/rules"
 	"github.com/mlthreat/mlthreat/internal/validate"
@@ -37,9 +41,11 @@ func TestGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	formats := map[string]report.Writer{
-		"threats.json": jsonreport.Writer{Version: "golden"},
-		"threats.md":   markdown.Writer{},
-		"threats.txt":  table.Writer{},
+		"threats.json":   jsonreport.Writer{Version: "golden"},
+		"threats.md":     markdown.Writer{},
+		"threats.txt":    table.Writer{},
+		"threats.csv":    csvreport.Writer{},
+		"navigator.json": navigator.Writer{},
 	}
 	for _, path := range dirs {
 		dir := filepath.Dir(path)
@@ -132,6 +138,49 @@ components:
 	for _, bad := range []string{"<img", "<script", "[link](http://evil)", " *bold*"} {
 		if bytes.Contains([]byte(out), []byte(bad)) {
 			t.Errorf("markdown carries raw %q", bad)
+		}
+	}
+}
+
+// Cells a spreadsheet would evaluate must not start a formula.
+func TestCSVDefusesFormulas(t *testing.T) {
+	for in, want := range map[string]string{"=HYPERLINK(\"x\")": "'=HYPERLINK(\"x\")", "+1": "'+1", "-2": "'-2", "@SUM": "'@SUM", "api": "api", "": ""} {
+		if got := csvreport.Safe(in); got != want {
+			t.Errorf("Safe(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// Every technique in a Navigator layer must exist in ATLAS, and the domain
+// and format must be the Navigator's.
+func TestNavigatorLayer(t *testing.T) {
+	cat := catalog.Default()
+	set, _ := rules.Load(cat)
+	s, ds := validate.File("../../examples/llm-support-assistant/system.yaml", cat, model.DefaultLimits)
+	if ds.Errors() > 0 {
+		t.Fatal(ds)
+	}
+	r, err := analysis.Analyze(s, cat, set, analysis.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := (navigator.Writer{}).Write(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	var l navigator.Layer
+	if err := json.Unmarshal(b.Bytes(), &l); err != nil {
+		t.Fatal(err)
+	}
+	if l.Domain != "atlas-atlas" || !strings.HasPrefix(l.Versions["layer"], "4.") || len(l.Techniques) == 0 {
+		t.Fatalf("%+v", l)
+	}
+	for _, te := range l.Techniques {
+		if cat.Technique(te.TechniqueID) == nil {
+			t.Errorf("unknown technique %s in the layer", te.TechniqueID)
+		}
+		if te.Score < 0 || te.Score > 25 {
+			t.Errorf("%s: score %d", te.TechniqueID, te.Score)
 		}
 	}
 }
