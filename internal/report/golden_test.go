@@ -20,6 +20,7 @@ import (
 	"github.com/mlthreat/mlthreat/internal/report/jsonreport"
 	"github.com/mlthreat/mlthreat/internal/report/markdown"
 	"github.com/mlthreat/mlthreat/internal/report/navigator"
+	"github.com/mlthreat/mlthreat/internal/report/sarifreport"
 	"github.com/mlthreat/mlthreat/internal/report/table"
 	"github.com/mlthreat/mlthreat/internal/rules"
 	"github.com/mlthreat/mlthreat/internal/validate"
@@ -46,6 +47,7 @@ func TestGolden(t *testing.T) {
 		"threats.txt":    table.Writer{},
 		"threats.csv":    csvreport.Writer{},
 		"navigator.json": navigator.Writer{},
+		"threats.sarif":  sarifreport.Writer{Version: "golden"},
 	}
 	for _, path := range dirs {
 		dir := filepath.Dir(path)
