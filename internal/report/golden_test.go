@@ -16,6 +16,7 @@ import (
 	"github.com/mlthreat/mlthreat/internal/model"
 	"github.com/mlthreat/mlthreat/internal/report"
 	"github.com/mlthreat/mlthreat/internal/report/csvreport"
+	"github.com/mlthreat/mlthreat/internal/report/diagram"
 	"github.com/mlthreat/mlthreat/internal/report/gapreport"
 	"github.com/mlthreat/mlthreat/internal/report/jsonreport"
 	"github.com/mlthreat/mlthreat/internal/report/markdown"
@@ -80,6 +81,8 @@ func TestGolden(t *testing.T) {
 				"gap.csv":  func(b *bytes.Buffer) error { return gapreport.CSV(b, gr) },
 				"gap.txt":  func(b *bytes.Buffer) error { return gapreport.Table(b, gr) },
 			}
+			gapFormats["diagram.mmd"] = func(b *bytes.Buffer) error { return diagram.Mermaid(b, r) }
+			gapFormats["diagram.dot"] = func(b *bytes.Buffer) error { return diagram.DOT(b, r) }
 			for file, render := range gapFormats {
 				var b bytes.Buffer
 				if err := render(&b); err != nil {
@@ -136,7 +139,14 @@ components:
 	}
 	var b bytes.Buffer
 	markdown.Writer{}.Write(&b, r)
+	diagram.Mermaid(&b, r)
 	out := b.String()
+	var dot bytes.Buffer
+	diagram.DOT(&dot, r)
+	// In DOT, user text stays inside quoted strings.
+	if strings.Contains(dot.String(), `label="<script>alert(1)</script> · inference-api"`) == false {
+		t.Errorf("DOT label not quoted as expected:\n%s", dot.String())
+	}
 	for _, bad := range []string{"<img", "<script", "[link](http://evil)", " *bold*"} {
 		if bytes.Contains([]byte(out), []byte(bad)) {
 			t.Errorf("markdown carries raw %q", bad)
