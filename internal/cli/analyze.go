@@ -20,6 +20,7 @@ import (
 	"github.com/mlthreat/mlthreat/internal/report/navigator"
 	"github.com/mlthreat/mlthreat/internal/report/sarifreport"
 	"github.com/mlthreat/mlthreat/internal/report/table"
+	"github.com/mlthreat/mlthreat/internal/report/xlsxreport"
 	"github.com/mlthreat/mlthreat/internal/rules"
 	"github.com/mlthreat/mlthreat/internal/validate"
 )
@@ -56,7 +57,7 @@ input or a broken rule pack.`,
 			return a.analyze(args[0], f)
 		},
 	}
-	cmd.Flags().StringVarP(&f.format, "format", "f", "table", "output format: table, json, markdown, csv (risk register), sarif or navigator (ATLAS Navigator layer)")
+	cmd.Flags().StringVarP(&f.format, "format", "f", "table", "output format: table, json, markdown, csv or xlsx (risk register), sarif, navigator (ATLAS Navigator layer)")
 	cmd.Flags().StringVarP(&f.out, "output", "o", "", "write to this file instead of stdout")
 	cmd.Flags().StringArrayVar(&f.rulesDirs, "rules", nil, "also load the rule packs (*.yaml) in this directory; repeatable")
 	cmd.Flags().StringVar(&f.minSeverity, "min-severity", "", "only threats whose residual severity is at least this: low, medium, high or critical")
@@ -79,7 +80,7 @@ func (a *app) analyze(file string, f *analyzeFlags) error {
 		s, ds := model.LoadFile(file, model.DefaultLimits)
 		mch <- loadedModel{s, ds}
 	}()
-	if err := oneOf(f.format, "table", "json", "markdown", "csv", "navigator", "sarif"); err != nil {
+	if err := oneOf(f.format, "table", "json", "markdown", "csv", "xlsx", "navigator", "sarif"); err != nil {
 		return exitWith(ExitUsage, "--format: %v", err)
 	}
 	if f.minSeverity != "" {
@@ -150,6 +151,8 @@ func (a *app) analyze(file string, f *analyzeFlags) error {
 		w = csvreport.Writer{}
 	case "navigator":
 		w = navigator.Writer{}
+	case "xlsx":
+		w = xlsxreport.Writer{}
 	case "sarif":
 		w = sarifreport.Writer{Version: version()}
 	default:
