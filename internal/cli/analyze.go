@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/mlthreat/mlthreat/internal/diag"
 	"github.com/mlthreat/mlthreat/internal/model"
 	"github.com/mlthreat/mlthreat/internal/report"
+	"github.com/mlthreat/mlthreat/internal/report/attackflow"
 	"github.com/mlthreat/mlthreat/internal/report/csvreport"
 	"github.com/mlthreat/mlthreat/internal/report/jsonreport"
 	"github.com/mlthreat/mlthreat/internal/report/markdown"
@@ -57,7 +59,7 @@ input or a broken rule pack.`,
 			return a.analyze(args[0], f)
 		},
 	}
-	cmd.Flags().StringVarP(&f.format, "format", "f", "table", "output format: table, json, markdown, csv or xlsx (risk register), sarif, navigator (ATLAS Navigator layer)")
+	cmd.Flags().StringVarP(&f.format, "format", "f", "table", "output format: table, json, markdown, csv or xlsx (risk register), sarif, stix (MITRE Attack Flow), navigator (ATLAS Navigator layer)")
 	cmd.Flags().StringVarP(&f.out, "output", "o", "", "write to this file instead of stdout")
 	cmd.Flags().StringArrayVar(&f.rulesDirs, "rules", nil, "also load the rule packs (*.yaml) in this directory; repeatable")
 	cmd.Flags().StringVar(&f.minSeverity, "min-severity", "", "only threats whose residual severity is at least this: low, medium, high or critical")
@@ -80,7 +82,7 @@ func (a *app) analyze(file string, f *analyzeFlags) error {
 		s, ds := model.LoadFile(file, model.DefaultLimits)
 		mch <- loadedModel{s, ds}
 	}()
-	if err := oneOf(f.format, "table", "json", "markdown", "csv", "xlsx", "navigator", "sarif"); err != nil {
+	if err := oneOf(f.format, "table", "json", "markdown", "csv", "xlsx", "navigator", "sarif", "stix"); err != nil {
 		return exitWith(ExitUsage, "--format: %v", err)
 	}
 	if f.minSeverity != "" {
@@ -153,6 +155,8 @@ func (a *app) analyze(file string, f *analyzeFlags) error {
 		w = navigator.Writer{}
 	case "xlsx":
 		w = xlsxreport.Writer{}
+	case "stix":
+		w = attackflow.Writer{Timestamp: time.Now().UTC().Format("2006-01-02T15:04:05.000Z")}
 	case "sarif":
 		w = sarifreport.Writer{Version: version()}
 	default:

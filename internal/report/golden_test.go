@@ -15,6 +15,7 @@ import (
 	"github.com/mlthreat/mlthreat/internal/gap"
 	"github.com/mlthreat/mlthreat/internal/model"
 	"github.com/mlthreat/mlthreat/internal/report"
+	"github.com/mlthreat/mlthreat/internal/report/attackflow"
 	"github.com/mlthreat/mlthreat/internal/report/csvreport"
 	"github.com/mlthreat/mlthreat/internal/report/diagram"
 	"github.com/mlthreat/mlthreat/internal/report/gapreport"
@@ -43,12 +44,13 @@ func TestGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	formats := map[string]report.Writer{
-		"threats.json":   jsonreport.Writer{Version: "golden"},
-		"threats.md":     markdown.Writer{},
-		"threats.txt":    table.Writer{},
-		"threats.csv":    csvreport.Writer{},
-		"navigator.json": navigator.Writer{},
-		"threats.sarif":  sarifreport.Writer{Version: "golden"},
+		"threats.json":     jsonreport.Writer{Version: "golden"},
+		"threats.md":       markdown.Writer{},
+		"threats.txt":      table.Writer{},
+		"threats.csv":      csvreport.Writer{},
+		"navigator.json":   navigator.Writer{},
+		"threats.sarif":    sarifreport.Writer{Version: "golden"},
+		"attack-flow.json": attackflow.Writer{Timestamp: "2026-11-27T00:00:00.000Z"},
 	}
 	for _, path := range dirs {
 		dir := filepath.Dir(path)
