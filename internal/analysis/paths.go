@@ -19,10 +19,11 @@ type Path struct {
 
 var endTactics = map[string]bool{"AML.TA0010": true, "AML.TA0011": true} // Exfiltration, Impact
 
-// Paths derives attack paths: for every entry point (an element outsiders can
-// write to or reach) and every element where an exfiltration or impact threat
-// sits, the shortest flow path between them, with one open threat per
-// tactic along it (the riskiest), ordered by the ATLAS matrix.
+// Paths derives attack paths: for every element where an exfiltration or
+// impact threat sits, the shortest flow path from the nearest entry point (an
+// element outsiders can write to or reach), with one open threat per tactic
+// along it (the riskiest), ordered by the ATLAS matrix. One multi-source
+// traversal serves all targets, so the cost stays linear in the model.
 func (r *Report) Paths() []Path {
 	g := newGraph(r.System)
 	tacticOrder := map[string]int{}
@@ -49,13 +50,11 @@ func (r *Report) Paths() []Path {
 	}
 	seen := map[string]bool{}
 	var out []Path
-	for _, entry := range entries {
-		parent := g.bfsParents(entry)
+	parent, origin := g.bfsParents(entries)
+	{
 		for _, target := range targets {
-			if target == entry {
-				continue
-			}
-			if _, ok := parent[target]; !ok {
+			entry, ok := origin[target]
+			if !ok || target == entry {
 				continue
 			}
 			var elems []string
@@ -136,22 +135,26 @@ func (r *Report) Paths() []Path {
 
 type hop struct{ from, flow string }
 
-// bfsParents returns, for every component reachable from start, the hop it
-// was first reached by.
-func (g *graph) bfsParents(start string) map[string]hop {
+// bfsParents runs one breadth-first search from all starts at once and
+// returns, for every component reached, the hop it was first reached by and
+// the start it came from.
+func (g *graph) bfsParents(starts []string) (map[string]hop, map[string]string) {
 	parent := map[string]hop{}
-	queue := []string{start}
-	seen := map[string]bool{start: true}
+	origin := map[string]string{}
+	queue := append([]string(nil), starts...)
+	for _, s := range starts {
+		origin[s] = s
+	}
 	for len(queue) > 0 {
 		id := queue[0]
 		queue = queue[1:]
 		for _, f := range g.out[id] {
-			if !seen[f.To] {
-				seen[f.To] = true
+			if _, seen := origin[f.To]; !seen {
+				origin[f.To] = origin[id]
 				parent[f.To] = hop{from: id, flow: f.ID}
 				queue = append(queue, f.To)
 			}
 		}
 	}
-	return parent
+	return parent, origin
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/mlthreat/mlthreat/internal/report/navigator"
 	"github.com/mlthreat/mlthreat/internal/report/sarifreport"
 	"github.com/mlthreat/mlthreat/internal/report/table"
+	"github.com/mlthreat/mlthreat/internal/report/tmplreport"
 	"github.com/mlthreat/mlthreat/internal/report/xlsxreport"
 	"github.com/mlthreat/mlthreat/internal/rules"
 	"github.com/mlthreat/mlthreat/internal/validate"
@@ -34,6 +35,7 @@ type analyzeFlags struct {
 	minSeverity string
 	tactic      string
 	explain     string
+	template    string
 }
 
 func (a *app) analyzeCommand() *cobra.Command {
@@ -59,11 +61,12 @@ input or a broken rule pack.`,
 			return a.analyze(args[0], f)
 		},
 	}
-	cmd.Flags().StringVarP(&f.format, "format", "f", "table", "output format: table, json, markdown, csv or xlsx (risk register), sarif, stix (MITRE Attack Flow), navigator (ATLAS Navigator layer)")
+	cmd.Flags().StringVarP(&f.format, "format", "f", "table", "output format: table, json, markdown, csv or xlsx (risk register), sarif, stix (MITRE Attack Flow), navigator (ATLAS Navigator layer), template")
 	cmd.Flags().StringVarP(&f.out, "output", "o", "", "write to this file instead of stdout")
 	cmd.Flags().StringArrayVar(&f.rulesDirs, "rules", nil, "also load the rule packs (*.yaml) in this directory; repeatable")
 	cmd.Flags().StringVar(&f.minSeverity, "min-severity", "", "only threats whose residual severity is at least this: low, medium, high or critical")
 	cmd.Flags().StringVar(&f.tactic, "tactic", "", "only threats whose technique belongs to this ATLAS tactic (id or name)")
+	cmd.Flags().StringVar(&f.template, "template", "", "with --format template: a Go text/template file rendered over the JSON report value")
 	cmd.Flags().StringVar(&f.explain, "explain", "", "explain one threat id: rule, condition, facts and every scoring factor")
 	return cmd
 }
@@ -82,7 +85,7 @@ func (a *app) analyze(file string, f *analyzeFlags) error {
 		s, ds := model.LoadFile(file, model.DefaultLimits)
 		mch <- loadedModel{s, ds}
 	}()
-	if err := oneOf(f.format, "table", "json", "markdown", "csv", "xlsx", "navigator", "sarif", "stix"); err != nil {
+	if err := oneOf(f.format, "table", "json", "markdown", "csv", "xlsx", "navigator", "sarif", "stix", "template"); err != nil {
 		return exitWith(ExitUsage, "--format: %v", err)
 	}
 	if f.minSeverity != "" {
@@ -155,6 +158,15 @@ func (a *app) analyze(file string, f *analyzeFlags) error {
 		w = navigator.Writer{}
 	case "xlsx":
 		w = xlsxreport.Writer{}
+	case "template":
+		if f.template == "" {
+			return exitWith(ExitUsage, "--format template needs --template FILE")
+		}
+		tpl, err := tmplreport.Load(f.template)
+		if err != nil {
+			return exitWith(ExitUsage, "--template: %v", err)
+		}
+		w = tmplreport.Writer{Template: tpl, Version: version()}
 	case "stix":
 		w = attackflow.Writer{Timestamp: time.Now().UTC().Format("2006-01-02T15:04:05.000Z")}
 	case "sarif":
