@@ -17,7 +17,7 @@ func (a *app) diagramCommand() *cobra.Command {
 	var format, out string
 	cmd := &cobra.Command{
 		Use:   "diagram FILE",
-		Short: "Draw the data-flow diagram (Mermaid or Graphviz DOT), tinted by residual risk",
+		Short: "Draw the data-flow diagram (Mermaid, Graphviz DOT or SVG), tinted by residual risk",
 		Long: `Draw the system's data-flow diagram: components by kind, trust zones as
 boundaries, flows labelled with their data, and every element tinted by its
 highest residual severity. Mermaid renders in GitHub and GitLab Markdown; DOT
@@ -25,7 +25,7 @@ renders with Graphviz.`,
 		Example: "  mlthreat diagram examples/sentiment-api/system.yaml --format mermaid\n  mlthreat diagram system.yaml --format dot | dot -Tpng -o dfd.png",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := oneOf(format, "mermaid", "dot"); err != nil {
+			if err := oneOf(format, "mermaid", "dot", "svg"); err != nil {
 				return exitWith(ExitUsage, "--format: %v", err)
 			}
 			cat, err := a.catalog()
@@ -51,9 +51,12 @@ renders with Graphviz.`,
 				return exitWith(ExitUsage, "%v", err)
 			}
 			var buf bytes.Buffer
-			if format == "dot" {
+			switch format {
+			case "dot":
 				err = diagram.DOT(&buf, rep)
-			} else {
+			case "svg":
+				err = diagram.SVG(&buf, rep)
+			default:
 				err = diagram.Mermaid(&buf, rep)
 			}
 			if err != nil {
@@ -62,7 +65,7 @@ renders with Graphviz.`,
 			return a.emit(out, buf.Bytes())
 		},
 	}
-	cmd.Flags().StringVarP(&format, "format", "f", "mermaid", "mermaid or dot")
+	cmd.Flags().StringVarP(&format, "format", "f", "mermaid", "mermaid, dot or svg")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write to this file instead of stdout")
 	return cmd
 }

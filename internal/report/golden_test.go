@@ -85,6 +85,7 @@ func TestGolden(t *testing.T) {
 			}
 			gapFormats["diagram.mmd"] = func(b *bytes.Buffer) error { return diagram.Mermaid(b, r) }
 			gapFormats["diagram.dot"] = func(b *bytes.Buffer) error { return diagram.DOT(b, r) }
+			gapFormats["diagram.svg"] = func(b *bytes.Buffer) error { return diagram.SVG(b, r) }
 			for file, render := range gapFormats {
 				var b bytes.Buffer
 				if err := render(&b); err != nil {
@@ -142,6 +143,7 @@ components:
 	var b bytes.Buffer
 	markdown.Writer{}.Write(&b, r)
 	diagram.Mermaid(&b, r)
+	diagram.SVG(&b, r)
 	out := b.String()
 	var dot bytes.Buffer
 	diagram.DOT(&dot, r)
