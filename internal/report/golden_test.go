@@ -142,9 +142,15 @@ components:
 	}
 	var b bytes.Buffer
 	markdown.Writer{}.Write(&b, r)
-	diagram.Mermaid(&b, r)
-	diagram.SVG(&b, r)
 	out := b.String()
+	var pics bytes.Buffer
+	diagram.Mermaid(&pics, r)
+	diagram.SVG(&pics, r)
+	for _, bad := range []string{"<img", "<script"} {
+		if strings.Contains(pics.String(), bad) {
+			t.Errorf("diagram carries raw %q", bad)
+		}
+	}
 	var dot bytes.Buffer
 	diagram.DOT(&dot, r)
 	// In DOT, user text stays inside quoted strings.
