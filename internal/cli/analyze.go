@@ -13,10 +13,12 @@ import (
 
 	"github.com/mlthreat/mlthreat/internal/analysis"
 	"github.com/mlthreat/mlthreat/internal/diag"
+	"github.com/mlthreat/mlthreat/internal/gap"
 	"github.com/mlthreat/mlthreat/internal/model"
 	"github.com/mlthreat/mlthreat/internal/report"
 	"github.com/mlthreat/mlthreat/internal/report/attackflow"
 	"github.com/mlthreat/mlthreat/internal/report/csvreport"
+	"github.com/mlthreat/mlthreat/internal/report/htmlreport"
 	"github.com/mlthreat/mlthreat/internal/report/jsonreport"
 	"github.com/mlthreat/mlthreat/internal/report/markdown"
 	"github.com/mlthreat/mlthreat/internal/report/navigator"
@@ -61,7 +63,7 @@ input or a broken rule pack.`,
 			return a.analyze(args[0], f)
 		},
 	}
-	cmd.Flags().StringVarP(&f.format, "format", "f", "table", "output format: table, json, markdown, csv or xlsx (risk register), sarif, stix (MITRE Attack Flow), navigator (ATLAS Navigator layer), template")
+	cmd.Flags().StringVarP(&f.format, "format", "f", "table", "output format: table, json, markdown, html, csv or xlsx (risk register), sarif, stix (MITRE Attack Flow), navigator (ATLAS Navigator layer), template")
 	cmd.Flags().StringVarP(&f.out, "output", "o", "", "write to this file instead of stdout")
 	cmd.Flags().StringArrayVar(&f.rulesDirs, "rules", nil, "also load the rule packs (*.yaml) in this directory; repeatable")
 	cmd.Flags().StringVar(&f.minSeverity, "min-severity", "", "only threats whose residual severity is at least this: low, medium, high or critical")
@@ -85,7 +87,7 @@ func (a *app) analyze(file string, f *analyzeFlags) error {
 		s, ds := model.LoadFile(file, model.DefaultLimits)
 		mch <- loadedModel{s, ds}
 	}()
-	if err := oneOf(f.format, "table", "json", "markdown", "csv", "xlsx", "navigator", "sarif", "stix", "template"); err != nil {
+	if err := oneOf(f.format, "table", "json", "markdown", "html", "csv", "xlsx", "navigator", "sarif", "stix", "template"); err != nil {
 		return exitWith(ExitUsage, "--format: %v", err)
 	}
 	if f.minSeverity != "" {
@@ -158,6 +160,20 @@ func (a *app) analyze(file string, f *analyzeFlags) error {
 		w = navigator.Writer{}
 	case "xlsx":
 		w = xlsxreport.Writer{}
+	case "html":
+		cw, err := gap.Load(cat)
+		if err != nil {
+			return exitWith(ExitUsage, "crosswalk: %v", err)
+		}
+		prof, err := gap.BuiltinProfile(gap.DefaultProfile(sys), sys, cat)
+		if err != nil {
+			return exitWith(ExitUsage, "%v", err)
+		}
+		gr, err := gap.Analyze(sys, cat, set, cw, prof, gap.Options{})
+		if err != nil {
+			return exitWith(ExitUsage, "%v", err)
+		}
+		w = report.WriterFunc(func(out io.Writer, r *analysis.Report) error { return htmlreport.Write(out, r, gr) })
 	case "template":
 		if f.template == "" {
 			return exitWith(ExitUsage, "--format template needs --template FILE")

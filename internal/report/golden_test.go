@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"html"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/mlthreat/mlthreat/internal/report/csvreport"
 	"github.com/mlthreat/mlthreat/internal/report/diagram"
 	"github.com/mlthreat/mlthreat/internal/report/gapreport"
+	"github.com/mlthreat/mlthreat/internal/report/htmlreport"
 	"github.com/mlthreat/mlthreat/internal/report/jsonreport"
 	"github.com/mlthreat/mlthreat/internal/report/markdown"
 	"github.com/mlthreat/mlthreat/internal/report/navigator"
@@ -86,6 +88,7 @@ func TestGolden(t *testing.T) {
 			gapFormats["diagram.mmd"] = func(b *bytes.Buffer) error { return diagram.Mermaid(b, r) }
 			gapFormats["diagram.dot"] = func(b *bytes.Buffer) error { return diagram.DOT(b, r) }
 			gapFormats["diagram.svg"] = func(b *bytes.Buffer) error { return diagram.SVG(b, r) }
+			gapFormats["report.html"] = func(b *bytes.Buffer) error { return htmlreport.Write(b, r, gr) }
 			for file, render := range gapFormats {
 				var b bytes.Buffer
 				if err := render(&b); err != nil {
@@ -204,5 +207,48 @@ func TestNavigatorLayer(t *testing.T) {
 		if te.Score < 0 || te.Score > 25 {
 			t.Errorf("%s: score %d", te.TechniqueID, te.Score)
 		}
+	}
+}
+
+// A component named like markup appears as text in the HTML report, its
+// diagram and its table; the page has a strict CSP and loads nothing.
+func TestHTMLEscapesAndIsSelfContained(t *testing.T) {
+	src := `mlthreat: 1
+system: {id: x, name: "<script>alert('name')</script>"}
+components:
+  - {id: api, name: "<img src=x onerror=alert(1)>", kind: inference-api, exposure: internet}
+  - {id: m, kind: model}
+flows:
+  - {id: f1, from: api, to: m, data: [q]}
+data:
+  - {id: q, classification: public}
+`
+	p := filepath.Join(t.TempDir(), "m.yaml")
+	os.WriteFile(p, []byte(src), 0o644)
+	cat := catalog.Default()
+	set, _ := rules.Load(cat)
+	s, ds := validate.File(p, cat, model.DefaultLimits)
+	if ds.Errors() > 0 {
+		t.Fatal(ds)
+	}
+	r, err := analysis.Analyze(s, cat, set, analysis.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := htmlreport.Write(&b, r, nil); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, bad := range []string{"<img src=x", "<script>alert", "src=\"http", "href=\"http", "@import", "url(http"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("HTML carries %q", bad)
+		}
+	}
+	if !strings.Contains(out, "&lt;img src=x onerror=alert(1)&gt;") {
+		t.Error("the component name should appear as escaped text")
+	}
+	if !strings.Contains(html.UnescapeString(out), `http-equiv="Content-Security-Policy" content="default-src 'none';`) || strings.Count(out, "<script") != 1 {
+		t.Error("want a strict CSP and exactly one inline script")
 	}
 }

@@ -14,7 +14,7 @@ import (
 // as arrows labelled with their data. All text is XML-escaped.
 func SVG(w io.Writer, r *analysis.Report) error {
 	const (
-		colW, colGap = 230, 60
+		colW, colGap = 230, 110
 		nodeW, nodeH = 190, 46
 		rowH, top    = 78, 70
 		left         = 30
@@ -51,24 +51,42 @@ func SVG(w io.Writer, r *analysis.Report) error {
 		if !ok1 || !ok2 {
 			continue
 		}
-		x1, y1 := a[0]+nodeW, a[1]+nodeH/2
-		x2, y2 := c[0], c[1]+nodeH/2
-		if a[0] > c[0] {
-			x1, x2 = a[0], c[0]+nodeW
-		} else if a[0] == c[0] {
-			x1, x2 = a[0]+nodeW/2, c[0]+nodeW/2
-			y1, y2 = a[1]+nodeH, c[1]
-			if a[1] > c[1] {
-				y1, y2 = a[1], c[1]+nodeH
-			}
-		}
 		col := colours[sev[f.ID]][1]
 		extra := ""
 		if f.Bidirectional {
 			extra = ` marker-start="url(#arrow)"`
 		}
-		fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="1.5" marker-end="url(#arrow)"%s><title>%s</title></line>`+"\n", x1, y1, x2, y2, col, extra, esc(f.ID+": "+f.From+" → "+f.To))
-		if lbl := strings.Join(f.Data, ", "); lbl != "" {
+		lbl := strings.Join(f.Data, ", ")
+		title := esc(f.ID + ": " + f.From + " → " + f.To)
+		if a[0] == c[0] {
+			// Same zone: curve out to the side, further for longer hops and
+			// on opposite sides for the two directions, so lines and labels
+			// do not sit on top of the nodes or of each other.
+			x := a[0] + nodeW
+			side := 1
+			if a[1] > c[1] {
+				x, side = a[0], -1
+			}
+			y1, y2 := a[1]+nodeH/2, c[1]+nodeH/2
+			hops := abs(c[1]-a[1]) / rowH
+			cx := x + side*(24+14*hops)
+			fmt.Fprintf(&b, `<path d="M%d,%d Q%d,%d %d,%d" fill="none" stroke="%s" stroke-width="1.5" marker-end="url(#arrow)"%s><title>%s</title></path>`+"\n", x, y1, cx, (y1+y2)/2, x, y2, col, extra, title)
+			if lbl != "" {
+				anchor := "start"
+				if side < 0 {
+					anchor = "end"
+				}
+				fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="9" fill="#495057" text-anchor="%s">%s</text>`+"\n", x+side*(16+7*hops), (y1+y2)/2+3, anchor, esc(clip(lbl, 24)))
+			}
+			continue
+		}
+		x1, y1 := a[0]+nodeW, a[1]+nodeH/2
+		x2, y2 := c[0], c[1]+nodeH/2
+		if a[0] > c[0] {
+			x1, x2 = a[0], c[0]+nodeW
+		}
+		fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="1.5" marker-end="url(#arrow)"%s><title>%s</title></line>`+"\n", x1, y1, x2, y2, col, extra, title)
+		if lbl != "" {
 			fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="9" fill="#495057" text-anchor="middle">%s</text>`+"\n", (x1+x2)/2, (y1+y2)/2-4, esc(clip(lbl, 34)))
 		}
 	}
@@ -99,6 +117,13 @@ func SVG(w io.Writer, r *analysis.Report) error {
 }
 
 func esc(s string) string { return html.EscapeString(s) }
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
 
 func clip(s string, n int) string {
 	if len([]rune(s)) <= n {
