@@ -22,6 +22,7 @@ import (
 	"github.com/mlthreat/mlthreat/internal/report/jsonreport"
 	"github.com/mlthreat/mlthreat/internal/report/markdown"
 	"github.com/mlthreat/mlthreat/internal/report/navigator"
+	"github.com/mlthreat/mlthreat/internal/report/pdfreport"
 	"github.com/mlthreat/mlthreat/internal/report/sarifreport"
 	"github.com/mlthreat/mlthreat/internal/report/table"
 	"github.com/mlthreat/mlthreat/internal/report/tmplreport"
@@ -63,7 +64,7 @@ input or a broken rule pack.`,
 			return a.analyze(args[0], f)
 		},
 	}
-	cmd.Flags().StringVarP(&f.format, "format", "f", "table", "output format: table, json, markdown, html, csv or xlsx (risk register), sarif, stix (MITRE Attack Flow), navigator (ATLAS Navigator layer), template")
+	cmd.Flags().StringVarP(&f.format, "format", "f", "table", "output format: table, json, markdown, html, pdf, csv or xlsx (risk register), sarif, stix (MITRE Attack Flow), navigator (ATLAS Navigator layer), template")
 	cmd.Flags().StringVarP(&f.out, "output", "o", "", "write to this file instead of stdout")
 	cmd.Flags().StringArrayVar(&f.rulesDirs, "rules", nil, "also load the rule packs (*.yaml) in this directory; repeatable")
 	cmd.Flags().StringVar(&f.minSeverity, "min-severity", "", "only threats whose residual severity is at least this: low, medium, high or critical")
@@ -87,7 +88,7 @@ func (a *app) analyze(file string, f *analyzeFlags) error {
 		s, ds := model.LoadFile(file, model.DefaultLimits)
 		mch <- loadedModel{s, ds}
 	}()
-	if err := oneOf(f.format, "table", "json", "markdown", "html", "csv", "xlsx", "navigator", "sarif", "stix", "template"); err != nil {
+	if err := oneOf(f.format, "table", "json", "markdown", "html", "pdf", "csv", "xlsx", "navigator", "sarif", "stix", "template"); err != nil {
 		return exitWith(ExitUsage, "--format: %v", err)
 	}
 	if f.minSeverity != "" {
@@ -160,7 +161,7 @@ func (a *app) analyze(file string, f *analyzeFlags) error {
 		w = navigator.Writer{}
 	case "xlsx":
 		w = xlsxreport.Writer{}
-	case "html":
+	case "html", "pdf":
 		cw, err := gap.Load(cat)
 		if err != nil {
 			return exitWith(ExitUsage, "crosswalk: %v", err)
@@ -173,7 +174,11 @@ func (a *app) analyze(file string, f *analyzeFlags) error {
 		if err != nil {
 			return exitWith(ExitUsage, "%v", err)
 		}
-		w = report.WriterFunc(func(out io.Writer, r *analysis.Report) error { return htmlreport.Write(out, r, gr) })
+		if f.format == "pdf" {
+			w = report.WriterFunc(func(out io.Writer, r *analysis.Report) error { return pdfreport.Write(out, r, gr) })
+		} else {
+			w = report.WriterFunc(func(out io.Writer, r *analysis.Report) error { return htmlreport.Write(out, r, gr) })
+		}
 	case "template":
 		if f.template == "" {
 			return exitWith(ExitUsage, "--format template needs --template FILE")
