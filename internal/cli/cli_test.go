@@ -161,7 +161,7 @@ func firstLine(s string) string {
 func TestExplainEveryThreat(t *testing.T) {
 	t.Parallel()
 	root := sharedtest.RepoRoot(t)
-	example := filepath.Join(root, "examples", "llm-support-assistant", "system.yaml")
+	example := filepath.Join(root, "examples", "llm-rag-assistant", "system.yaml")
 	code, out, errOut := run("analyze", example, "--format", "json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)

@@ -181,7 +181,7 @@ func TestCSVDefusesFormulas(t *testing.T) {
 func TestNavigatorLayer(t *testing.T) {
 	cat := catalog.Default()
 	set, _ := rules.Load(cat)
-	s, ds := validate.File("../../examples/llm-support-assistant/system.yaml", cat, model.DefaultLimits)
+	s, ds := validate.File("../../examples/llm-rag-assistant/system.yaml", cat, model.DefaultLimits)
 	if ds.Errors() > 0 {
 		t.Fatal(ds)
 	}

@@ -87,7 +87,7 @@ func TestObjectsValidate(t *testing.T) {
 	}
 	cat := catalog.Default()
 	set, _ := rules.Load(cat)
-	s, ds := validate.File(filepath.Join(sharedtest.RepoRoot(t), "examples", "llm-support-assistant", "system.yaml"), cat, model.DefaultLimits)
+	s, ds := validate.File(filepath.Join(sharedtest.RepoRoot(t), "examples", "llm-rag-assistant", "system.yaml"), cat, model.DefaultLimits)
 	if ds.Errors() > 0 {
 		t.Fatal(ds)
 	}
