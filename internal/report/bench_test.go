@@ -12,9 +12,11 @@ import (
 	"github.com/mlthreat/mlthreat/internal/report/attackflow"
 	"github.com/mlthreat/mlthreat/internal/report/csvreport"
 	"github.com/mlthreat/mlthreat/internal/report/diagram"
+	"github.com/mlthreat/mlthreat/internal/report/htmlreport"
 	"github.com/mlthreat/mlthreat/internal/report/jsonreport"
 	"github.com/mlthreat/mlthreat/internal/report/markdown"
 	"github.com/mlthreat/mlthreat/internal/report/navigator"
+	"github.com/mlthreat/mlthreat/internal/report/pdfreport"
 	"github.com/mlthreat/mlthreat/internal/report/sarifreport"
 	"github.com/mlthreat/mlthreat/internal/report/table"
 	"github.com/mlthreat/mlthreat/internal/report/xlsxreport"
@@ -41,7 +43,9 @@ func BenchmarkAllFormats(b *testing.B) {
 	writers := []report.Writer{
 		table.Writer{}, jsonreport.Writer{Version: "bench"}, markdown.Writer{}, csvreport.Writer{}, xlsxreport.Writer{},
 		sarifreport.Writer{Version: "bench"}, navigator.Writer{}, attackflow.Writer{Timestamp: "2026-11-27T00:00:00.000Z"},
-		report.WriterFunc(diagram.Mermaid), report.WriterFunc(diagram.DOT),
+		report.WriterFunc(diagram.Mermaid), report.WriterFunc(diagram.DOT), report.WriterFunc(diagram.SVG),
+		report.WriterFunc(func(w io.Writer, r *analysis.Report) error { return htmlreport.Write(w, r, nil) }),
+		report.WriterFunc(func(w io.Writer, r *analysis.Report) error { return pdfreport.Write(w, r, nil) }),
 	}
 	for b.Loop() {
 		for _, w := range writers {
