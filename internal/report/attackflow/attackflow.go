@@ -85,34 +85,78 @@ func (w Writer) Objects(r *analysis.Report) []map[string]any {
 		objs = append(objs, o)
 		return a
 	}
-	for n, p := range r.Paths() {
+	// Paths that end in the same impact join there: one flow per impact,
+	// with an OR operator when several paths reach it.
+	type group struct {
+		final *analysis.Threat
+		paths []analysis.Path
+	}
+	var groups []*group
+	byFinal := map[string]*group{}
+	for _, p := range r.Paths() {
 		if analysis.SeverityRank(p.Severity) < analysis.SeverityRank("high") {
 			continue
 		}
-		key := fmt.Sprintf("%s/path/%s", r.System.Info.ID, pathKey(p))
-		actionIDs := make([]string, len(p.Steps))
-		for i, s := range p.Steps {
-			actionIDs[i] = id("attack-action", key+"/"+s.ID)
+		final := p.Steps[len(p.Steps)-1]
+		g := byFinal[final.ID]
+		if g == nil {
+			g = &group{final: final}
+			byFinal[final.ID] = g
+			groups = append(groups, g)
 		}
-		for i, s := range p.Steps {
-			tactic := s.Tactics[0]
-			o := map[string]any{
-				"type": "attack-action", "spec_version": "2.1", "id": actionIDs[i], "created": ts, "modified": ts,
-				"name": r.Catalog.Name(s.Technique), "technique_id": s.Technique, "technique_ref": ATLASRef("attack-pattern", s.Technique),
-				"tactic_id": tactic, "tactic_ref": ATLASRef("x-mitre-tactic", tactic),
-				"description": fmt.Sprintf("%s (%s) on %s: %s. Residual risk %d (%s).", s.Rule.Title, s.ID, s.Target.ID(), r.Catalog.Name(tactic), s.Residual.Score, s.Residual.Severity),
-				"asset_refs":  []string{asset(s.Target.ID())}, "extensions": ext(),
+		g.paths = append(g.paths, p)
+	}
+	action := func(actionID string, s *analysis.Threat, effects []string) map[string]any {
+		tactic := s.Tactics[0]
+		o := map[string]any{
+			"type": "attack-action", "spec_version": "2.1", "id": actionID, "created": ts, "modified": ts,
+			"name": r.Catalog.Name(s.Technique), "technique_id": s.Technique, "technique_ref": ATLASRef("attack-pattern", s.Technique),
+			"tactic_id": tactic, "tactic_ref": ATLASRef("x-mitre-tactic", tactic),
+			"description": fmt.Sprintf("%s (%s) on %s: %s. Residual risk %d (%s).", s.Rule.Title, s.ID, s.Target.ID(), r.Catalog.Name(tactic), s.Residual.Score, s.Residual.Severity),
+			"asset_refs":  []string{asset(s.Target.ID())}, "extensions": ext(),
+		}
+		if len(effects) > 0 {
+			o["effect_refs"] = effects
+		}
+		return o
+	}
+	for n, g := range groups {
+		key := fmt.Sprintf("%s/impact/%s", r.System.Info.ID, g.final.ID)
+		finalID := id("attack-action", key+"/final")
+		objs = append(objs, action(finalID, g.final, nil))
+		join := finalID
+		if len(g.paths) > 1 {
+			join = id("attack-operator", key+"/or")
+			objs = append(objs, map[string]any{
+				"type": "attack-operator", "spec_version": "2.1", "id": join, "created": ts, "modified": ts,
+				"operator": "OR", "effect_refs": []string{finalID}, "extensions": ext(),
+			})
+		}
+		var starts, routes []string
+		risk := 0
+		for pi, p := range g.paths {
+			pre := p.Steps[:len(p.Steps)-1]
+			ids := make([]string, len(pre))
+			for i, s := range pre {
+				ids[i] = id("attack-action", fmt.Sprintf("%s/path/%s/%d/%s", key, pathKey(p), pi, s.ID))
 			}
-			if i+1 < len(actionIDs) {
-				o["effect_refs"] = []string{actionIDs[i+1]}
+			for i, s := range pre {
+				next := join
+				if i+1 < len(ids) {
+					next = ids[i+1]
+				}
+				objs = append(objs, action(ids[i], s, []string{next}))
 			}
-			objs = append(objs, o)
+			starts = append(starts, ids[0])
+			routes = append(routes, strings.Join(p.Elements, " -> "))
+			risk = max(risk, p.Risk)
 		}
 		objs = append(objs, map[string]any{
 			"type": "attack-flow", "spec_version": "2.1", "id": id("attack-flow", key), "created": ts, "modified": ts,
-			"created_by_ref": identity, "name": fmt.Sprintf("%s: path %d, %s to %s", r.System.Info.Name, n+1, p.Entry, p.Target),
-			"description": fmt.Sprintf("Derived by mlthreat from %s: %d steps along %s; highest residual risk %d (%s).", r.System.File, len(p.Steps), strings.Join(p.Elements, " -> "), p.Risk, p.Severity),
-			"scope":       "other", "start_refs": []string{actionIDs[0]}, "extensions": ext(),
+			"created_by_ref": identity,
+			"name":           fmt.Sprintf("%s: %d path(s) to %s on %s", r.System.Info.Name, len(g.paths), g.final.Technique, g.final.Target.ID()),
+			"description":    fmt.Sprintf("Attack flow %d derived by mlthreat from %s. Routes: %s. Highest residual risk %d (%s).", n+1, r.System.File, strings.Join(routes, "; "), risk, analysis.Severity(risk)),
+			"scope":          "other", "start_refs": starts, "extensions": ext(),
 		})
 	}
 	return objs

@@ -17,6 +17,7 @@ import (
 	"github.com/mlthreat/mlthreat/internal/report/attackflow"
 	"github.com/mlthreat/mlthreat/internal/rules"
 	"github.com/mlthreat/mlthreat/internal/sharedtest"
+	"github.com/mlthreat/mlthreat/internal/synth"
 	"github.com/mlthreat/mlthreat/internal/validate"
 )
 
@@ -91,23 +92,32 @@ func TestObjectsValidate(t *testing.T) {
 	if ds.Errors() > 0 {
 		t.Fatal(ds)
 	}
-	r, err := analysis.Analyze(s, cat, set, analysis.Options{})
-	if err != nil {
-		t.Fatal(err)
+	// A larger synthetic system has paths that join at one impact (operators).
+	big, ds := model.Load("synthetic.yaml", synth.Model(300), model.DefaultLimits)
+	if ds.Errors() > 0 {
+		t.Fatal(ds)
 	}
-	w := attackflow.Writer{Timestamp: "2026-11-27T00:00:00.000Z"}
-	var buf bytes.Buffer
-	if err := w.Write(&buf, r); err != nil {
-		t.Fatal(err)
+	var raws []json.RawMessage
+	for _, sys := range []*model.System{s, big} {
+		r, err := analysis.Analyze(sys, cat, set, analysis.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := attackflow.Writer{Timestamp: "2026-11-27T00:00:00.000Z"}
+		var buf bytes.Buffer
+		if err := w.Write(&buf, r); err != nil {
+			t.Fatal(err)
+		}
+		var bundle struct {
+			Objects []json.RawMessage `json:"objects"`
+		}
+		if err := json.Unmarshal(buf.Bytes(), &bundle); err != nil {
+			t.Fatal(err)
+		}
+		raws = append(raws, bundle.Objects...)
 	}
-	var bundle struct {
-		Objects []json.RawMessage `json:"objects"`
-	}
-	if err := json.Unmarshal(buf.Bytes(), &bundle); err != nil {
-		t.Fatal(err)
-	}
-	flows := 0
-	for _, raw := range bundle.Objects {
+	flows, operators := 0, 0
+	for _, raw := range raws {
 		inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
 		if err != nil {
 			t.Fatal(err)
@@ -120,6 +130,9 @@ func TestObjectsValidate(t *testing.T) {
 		if typ == "attack-flow" {
 			flows++
 		}
+		if typ == "attack-operator" {
+			operators++
+		}
 		if err := sch.Validate(inst); err != nil {
 			t.Errorf("%s does not validate: %v", typ, err)
 		}
@@ -130,8 +143,8 @@ func TestObjectsValidate(t *testing.T) {
 			}
 		}
 	}
-	if flows == 0 {
-		t.Error("the LLM example should have at least one high or critical attack path")
+	if flows == 0 || operators == 0 {
+		t.Errorf("want attack flows and operators where paths join, got %d flows and %d operators", flows, operators)
 	}
 	if got := attackflow.ATLASRef("attack-pattern", "AML.T0000"); got != "attack-pattern--"+atlasStixID(t, data, "AML.T0000") {
 		t.Errorf("ATLAS STIX id mismatch: %s", got)
