@@ -26,6 +26,7 @@ import (
 	"github.com/mlthreat/mlthreat/internal/report/navigator"
 	"github.com/mlthreat/mlthreat/internal/report/sarifreport"
 	"github.com/mlthreat/mlthreat/internal/report/table"
+	"github.com/mlthreat/mlthreat/internal/report/xlsxreport"
 	"github.com/mlthreat/mlthreat/internal/rules"
 	"github.com/mlthreat/mlthreat/internal/validate"
 )
