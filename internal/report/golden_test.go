@@ -51,6 +51,7 @@ func TestGolden(t *testing.T) {
 		"threats.md":       markdown.Writer{},
 		"threats.txt":      table.Writer{},
 		"threats.csv":      csvreport.Writer{},
+		"threats.xlsx":     xlsxreport.Writer{},
 		"navigator.json":   navigator.Writer{},
 		"threats.sarif":    sarifreport.Writer{Version: "golden"},
 		"attack-flow.json": attackflow.Writer{Timestamp: "2026-11-27T00:00:00.000Z"},

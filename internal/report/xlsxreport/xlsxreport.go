@@ -39,8 +39,8 @@ func (Writer) Write(w io.Writer, r *analysis.Report) error {
 	}
 	header, _ := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"DEE2E6"}}})
 	styles := map[string]int{}
-	for sev, c := range fills {
-		styles[sev], _ = f.NewStyle(&excelize.Style{Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{c}}})
+	for _, sev := range []string{"critical", "high", "medium", "low"} { // fixed order: stable style ids
+		styles[sev], _ = f.NewStyle(&excelize.Style{Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{fills[sev]}}})
 	}
 	numeric := map[int]bool{5: true, 6: true, 7: true, 11: true}
 	for i, row := range rows {
