@@ -18,6 +18,9 @@ import (
 //go:embed catalog.json
 var embedded []byte
 
+//go:embed catalog.gob
+var embeddedGob []byte
+
 // Catalog is the whole knowledge base. Slices keep the sources' order.
 type Catalog struct {
 	Versions    map[string]string `json:"versions"`
@@ -170,7 +173,10 @@ var (
 // Default returns the embedded catalogue. It is shared; do not modify it.
 func Default() *Catalog {
 	defaultOnce.Do(func() {
-		defaultCat, defaultErr = Decode(embedded)
+		defaultCat, defaultErr = DecodeGob(embeddedGob)
+		if defaultErr != nil {
+			defaultCat, defaultErr = Decode(embedded)
+		}
 	})
 	if defaultErr != nil {
 		panic("embedded catalogue is corrupt: " + defaultErr.Error())

@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
+	"github.com/mlthreat/mlthreat/internal/catalog"
 	"github.com/mlthreat/mlthreat/internal/catalog/source"
 )
 
@@ -26,6 +28,15 @@ func main() {
 		os.Exit(1)
 	}
 	if err := os.WriteFile(*out, b, 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "gen:", err)
+		os.Exit(1)
+	}
+	g, err := catalog.EncodeGob(c)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gen:", err)
+		os.Exit(1)
+	}
+	if err := os.WriteFile(strings.TrimSuffix(*out, ".json")+".gob", g, 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)
 	}
