@@ -127,14 +127,8 @@ func (a *app) analyze(file string, f *analyzeFlags) error {
 		return exitWith(ExitUsage, "rule packs:\n%v", l.err)
 	}
 	set := l.set
-	for _, d := range ds {
-		fmt.Fprintln(a.stderr, d.String())
-	}
-	if validate.Unreadable(ds) {
-		return silentExit(ExitUsage)
-	}
-	if sys == nil || ds.Errors() > 0 {
-		return exitWith(ExitFindings, "%s is invalid (%s); fix it before analysing", file, plural(ds.Errors(), "error"))
+	if err := a.checkDiagnostics(file, sys, ds, "; fix it before analysing"); err != nil {
+		return err
 	}
 	kinds := map[string]bool{"flow": true, "zone": true}
 	for _, c := range sys.Components {

@@ -2,15 +2,10 @@ package cli
 
 import (
 	"bytes"
-	"fmt"
 
 	"github.com/spf13/cobra"
 
-	"github.com/mlthreat/mlthreat/internal/analysis"
-	"github.com/mlthreat/mlthreat/internal/model"
 	"github.com/mlthreat/mlthreat/internal/report/diagram"
-	"github.com/mlthreat/mlthreat/internal/rules"
-	"github.com/mlthreat/mlthreat/internal/validate"
 )
 
 func (a *app) diagramCommand() *cobra.Command {
@@ -28,27 +23,9 @@ renders with Graphviz.`,
 			if err := oneOf(format, "mermaid", "dot", "svg"); err != nil {
 				return exitWith(ExitUsage, "--format: %v", err)
 			}
-			cat, err := a.catalog()
+			rep, err := a.analyzeFile(args[0])
 			if err != nil {
 				return err
-			}
-			set, err := rules.Load(cat)
-			if err != nil {
-				return exitWith(ExitUsage, "rule packs:\n%v", err)
-			}
-			sys, ds := validate.File(args[0], cat, model.DefaultLimits)
-			for _, d := range ds {
-				fmt.Fprintln(a.stderr, d.String())
-			}
-			if validate.Unreadable(ds) {
-				return silentExit(ExitUsage)
-			}
-			if sys == nil || ds.Errors() > 0 {
-				return exitWith(ExitFindings, "%s is invalid (%s)", args[0], plural(ds.Errors(), "error"))
-			}
-			rep, err := analysis.Analyze(sys, cat, set, analysis.Options{})
-			if err != nil {
-				return exitWith(ExitUsage, "%v", err)
 			}
 			var buf bytes.Buffer
 			switch format {

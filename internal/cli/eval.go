@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlthreat/mlthreat/internal/eval"
-	"github.com/mlthreat/mlthreat/internal/rules"
 )
 
 func (a *app) evalCommand() *cobra.Command {
@@ -31,9 +30,9 @@ Development).`,
 			if err != nil {
 				return err
 			}
-			set, err := rules.Load(cat, rulesDirs...)
+			set, err := loadRules(cat, rulesDirs...)
 			if err != nil {
-				return exitWith(ExitUsage, "rule packs:\n%v", err)
+				return err
 			}
 			res, err := eval.Run(args[0], cat, set)
 			if err != nil {

@@ -10,10 +10,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/mlthreat/mlthreat/internal/gap"
-	"github.com/mlthreat/mlthreat/internal/model"
 	"github.com/mlthreat/mlthreat/internal/report/gapreport"
-	"github.com/mlthreat/mlthreat/internal/rules"
-	"github.com/mlthreat/mlthreat/internal/validate"
 )
 
 func (a *app) gapCommand() *cobra.Command {
@@ -42,23 +39,17 @@ profile file (see docs/governance.md).`,
 			if err != nil {
 				return err
 			}
-			set, err := rules.Load(cat, rulesDirs...)
+			set, err := loadRules(cat, rulesDirs...)
 			if err != nil {
-				return exitWith(ExitUsage, "rule packs:\n%v", err)
+				return err
 			}
 			cw, err := gap.Load(cat)
 			if err != nil {
 				return exitWith(ExitUsage, "crosswalk: %v", err)
 			}
-			sys, ds := validate.File(args[0], cat, model.DefaultLimits)
-			for _, d := range ds {
-				fmt.Fprintln(a.stderr, d.String())
-			}
-			if validate.Unreadable(ds) {
-				return silentExit(ExitUsage)
-			}
-			if sys == nil || ds.Errors() > 0 {
-				return exitWith(ExitFindings, "%s is invalid (%s); fix it first", args[0], plural(ds.Errors(), "error"))
+			sys, err := a.loadValid(args[0], cat, "; fix it first")
+			if err != nil {
+				return err
 			}
 			var prof *gap.Profile
 			if profile == "" {

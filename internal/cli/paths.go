@@ -7,9 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlthreat/mlthreat/internal/analysis"
-	"github.com/mlthreat/mlthreat/internal/model"
-	"github.com/mlthreat/mlthreat/internal/rules"
-	"github.com/mlthreat/mlthreat/internal/validate"
 )
 
 func (a *app) pathsCommand() *cobra.Command {
@@ -24,27 +21,9 @@ High and critical paths are what 'analyze --format stix' exports as MITRE
 Attack Flow.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cat, err := a.catalog()
+			rep, err := a.analyzeFile(args[0])
 			if err != nil {
 				return err
-			}
-			set, err := rules.Load(cat)
-			if err != nil {
-				return exitWith(ExitUsage, "rule packs:\n%v", err)
-			}
-			sys, ds := validate.File(args[0], cat, model.DefaultLimits)
-			for _, d := range ds {
-				fmt.Fprintln(a.stderr, d.String())
-			}
-			if validate.Unreadable(ds) {
-				return silentExit(ExitUsage)
-			}
-			if sys == nil || ds.Errors() > 0 {
-				return exitWith(ExitFindings, "%s is invalid (%s)", args[0], plural(ds.Errors(), "error"))
-			}
-			rep, err := analysis.Analyze(sys, cat, set, analysis.Options{})
-			if err != nil {
-				return exitWith(ExitUsage, "%v", err)
 			}
 			paths := rep.Paths()
 			shown := 0
@@ -55,7 +34,7 @@ Attack Flow.`,
 				shown++
 				fmt.Fprintf(a.stdout, "path %d  %s  risk %d: %s\n", i+1, p.Severity, p.Risk, strings.Join(p.Elements, " -> "))
 				for _, s := range p.Steps {
-					fmt.Fprintf(a.stdout, "  %-22s %-14s %-28s on %s (%s, residual %d)\n", cat.Name(s.Tactics[0]), s.Technique, clipName(cat.Name(s.Technique), 28), s.Target.ID(), s.ID, s.Residual.Score)
+					fmt.Fprintf(a.stdout, "  %-22s %-14s %-28s on %s (%s, residual %d)\n", rep.Catalog.Name(s.Tactics[0]), s.Technique, clipName(rep.Catalog.Name(s.Technique), 28), s.Target.ID(), s.ID, s.Residual.Score)
 				}
 				fmt.Fprintln(a.stdout)
 			}
