@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/mlthreat/mlthreat/internal/gap"
+	"github.com/mlthreat/mlthreat/internal/report/csvreport"
 )
 
 // Document is the JSON form.
@@ -167,17 +168,9 @@ func CSV(w io.Writer, r *gap.Report) error {
 		for _, t := range s.Threats {
 			maxRes = max(maxRes, t.Residual)
 		}
-		_ = cw.Write([]string{s.ID, s.Function, s.Category, s.Status, s.Required, strconv.FormatBool(s.BelowTarget), csvSafe(supporterList(s)),
-			strconv.Itoa(len(s.Threats)), strconv.Itoa(maxRes), csvSafe(strings.Join(s.Flags, "; ")), csvSafe(s.Summary)})
+		_ = cw.Write([]string{s.ID, s.Function, s.Category, s.Status, s.Required, strconv.FormatBool(s.BelowTarget), csvreport.Safe(supporterList(s)),
+			strconv.Itoa(len(s.Threats)), strconv.Itoa(maxRes), csvreport.Safe(strings.Join(s.Flags, "; ")), csvreport.Safe(s.Summary)})
 	}
 	cw.Flush()
 	return cw.Error()
-}
-
-// csvSafe defuses cells a spreadsheet would run as a formula.
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
