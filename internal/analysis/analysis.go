@@ -9,7 +9,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"regexp"
 	"runtime"
 	"slices"
 	"sort"
@@ -583,17 +582,7 @@ func (e *evaluator) caseStudies(technique string, related []string) []string {
 	return out
 }
 
-var plainVars = []string{"exposure", "trust", "classification", "pii"}
-
-var plainVarRes = func() []*regexp.Regexp {
-	var out []*regexp.Regexp
-	for _, v := range plainVars {
-		out = append(out, regexp.MustCompile(`(^|[^.\w])`+v+`\b`))
-	}
-	return out
-}()
-
-var reProp = regexp.MustCompile(`\bprops\.([A-Za-z_][A-Za-z0-9_]*)`)
+var plainVars = [...]string{"exposure", "trust", "classification", "pii"}
 
 var mentionCache sync.Map // *rules.Rule -> mentions
 
@@ -619,20 +608,55 @@ func mentionsOf(cond string) mentions {
 		}
 	}
 	seen := map[string]bool{}
-	for _, x := range reProp.FindAllStringSubmatch(cond, -1) {
-		if !seen[x[1]] {
-			seen[x[1]] = true
-			m.props = append(m.props, x[1])
+	var vars [len(plainVars)]bool
+	for _, tok := range dottedNames(cond) {
+		segs := strings.Split(tok, ".")
+		for i, v := range plainVars {
+			if segs[0] == v {
+				vars[i] = true
+			}
+		}
+		for i := 0; i+1 < len(segs); i++ {
+			if p := segs[i+1]; segs[i] == "props" && p != "" && !isDigit(p[0]) && !seen[p] {
+				seen[p] = true
+				m.props = append(m.props, p)
+			}
 		}
 	}
 	sort.Strings(m.props)
 	for i, v := range plainVars {
-		if plainVarRes[i].MatchString(cond) {
+		if vars[i] {
 			m.vars = append(m.vars, v)
 		}
 	}
 	return m
 }
+
+// dottedNames splits cond into its maximal runs of word characters and dots,
+// such as `props.auth` or `ctx.reachable_from_untrusted`.
+func dottedNames(cond string) []string {
+	var out []string
+	start := -1
+	for i := 0; i <= len(cond); i++ {
+		if i < len(cond) && (isWord(cond[i]) || cond[i] == '.') {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		if start >= 0 {
+			out = append(out, cond[start:i])
+			start = -1
+		}
+	}
+	return out
+}
+
+func isWord(c byte) bool {
+	return c == '_' || isDigit(c) || (c|0x20 >= 'a' && c|0x20 <= 'z')
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 func valueText(v any) string {
 	switch x := v.(type) {

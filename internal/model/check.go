@@ -1,7 +1,6 @@
 package model
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -11,17 +10,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/santhosh-tekuri/jsonschema/v6"
-	"github.com/santhosh-tekuri/jsonschema/v6/kind"
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
 
 	"github.com/mlthreat/mlthreat/internal/diag"
 	"github.com/mlthreat/mlthreat/internal/suggest"
-	"github.com/mlthreat/mlthreat/schema"
 )
 
 // LoadFile reads and checks a model file. It never panics on bad input; every
@@ -569,148 +561,49 @@ func joinPath(base, key string) string {
 	return base + "." + key
 }
 
-var (
-	schemaOnce sync.Once
-	compiled   *jsonschema.Schema
-	itemSchema map[string]*jsonschema.Schema // list key -> schema of one item
-	schemaErr  error
-)
+// WarmUp compiles the structural schema; call it early, in a goroutine, so
+// that the first Load does not wait for it.
+func WarmUp() { _, _ = modelShape() }
 
-// itemDefs are the long lists validated one item at a time, so a large model
-// never needs a second full copy of itself in memory.
-var itemDefs = map[string]string{"components": "component", "flows": "flow"}
-
-// WarmUp compiles the schema; call it early, in a goroutine, so that the
-// first Load does not wait for it.
-func WarmUp() { _, _ = compiledSchema() }
-
-func compiledSchema() (*jsonschema.Schema, error) {
-	schemaOnce.Do(func() {
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schema.Model))
-		if err != nil {
-			schemaErr = err
-			return
-		}
-		// The per-kind props branches (32 if/then per component) serve editors;
-		// props() checks the same vocabulary with better messages, and schema
-		// errors under props are not reported, so the loader skips them.
-		if m, ok := doc.(map[string]any); ok {
-			if defs, ok := m["$defs"].(map[string]any); ok {
-				if c, ok := defs["component"].(map[string]any); ok {
-					delete(c, "allOf")
-				}
-				for k := range defs {
-					if strings.HasPrefix(k, "props-") {
-						delete(defs, k)
-					}
-				}
-			}
-		}
-		comp := jsonschema.NewCompiler()
-		comp.AssertFormat()
-		if err := comp.AddResource(schema.ModelURL, doc); err != nil {
-			schemaErr = err
-			return
-		}
-		compiled, schemaErr = comp.Compile(schema.ModelURL)
-		if schemaErr != nil {
-			return
-		}
-		itemSchema = map[string]*jsonschema.Schema{}
-		for key, def := range itemDefs {
-			sch, err := comp.Compile(schema.ModelURL + "#/$defs/" + def)
-			if err != nil {
-				schemaErr = err
-				return
-			}
-			itemSchema[key] = sch
-		}
-	})
-	return compiled, schemaErr
-}
-
-var printer = message.NewPrinter(language.English)
-
-// schema validates against schema/model.schema.json and reports what the
-// specific checks above did not already cover.
+// schema checks the structure the format's JSON Schema describes and reports
+// what the specific checks above did not already cover.
 func (c *checker) schema(root *Node) {
-	sch, err := compiledSchema()
+	sh, err := modelShape()
 	if err != nil {
 		c.errAt(root, "internal", "", "embedded schema does not compile: %v", err)
 		return
 	}
-	// The document without its long lists, then each list item on its own.
-	doc := map[string]any{}
-	var lists []string
-	for i, k := range root.Keys {
-		if _, ok := itemDefs[k.Value]; ok && root.Vals[i].Kind == Seq {
-			doc[k.Value] = []any{}
-			lists = append(lists, k.Value)
-			continue
-		}
-		doc[k.Value] = root.Vals[i].Any()
-	}
 	seen := map[string]bool{}
-	c.schemaErrors(root, sch.Validate(doc), nil, seen)
-	for _, key := range lists {
-		for i, it := range root.Get(key).Items {
-			c.schemaErrors(root, itemSchema[key].Validate(it.Any()), []string{key, strconv.Itoa(i)}, seen)
-		}
-	}
-}
-
-// schemaErrors reports a validation error; prefix locates a list item.
-func (c *checker) schemaErrors(root *Node, err error, prefix []string, seen map[string]bool) {
-	if err == nil {
-		return
-	}
-	ve, ok := err.(*jsonschema.ValidationError)
-	if !ok {
-		c.errAt(root, "schema", "", "%v", err)
-		return
-	}
-	for _, leaf := range leaves(ve) {
-		if len(prefix) > 0 {
-			leaf.InstanceLocation = append(append([]string{}, prefix...), leaf.InstanceLocation...)
-		}
-		path := pathString(leaf.InstanceLocation)
-		if c.suppressed(leaf, path) {
+	for _, e := range sh.check(root, "", nil) {
+		if c.suppressed(e.path) {
 			continue
 		}
-		n := nodeAt(root, leaf.InstanceLocation)
-		msg := leaf.ErrorKind.LocalizedString(printer)
-		if r, ok := leaf.ErrorKind.(*kind.Required); ok {
-			msg = fmt.Sprintf("missing required key %s", quoteAll(r.Missing))
-		}
-		if f, ok := leaf.ErrorKind.(*kind.Format); ok && f.Want == "date" {
-			msg = fmt.Sprintf("expected a date written YYYY-MM-DD, found %q", fmt.Sprint(f.Got))
-		}
-		where := path
+		where := e.path
 		if where == "" {
 			where = "top level"
 		}
-		line := fmt.Sprintf("%s: %s", where, msg)
+		line := where + ": " + e.msg
 		if seen[line] {
 			continue
 		}
 		seen[line] = true
-		c.diags = append(c.diags, diag.Diagnostic{File: c.file, Line: n.Line, Col: n.Col, Severity: diag.Error, Code: "schema", Path: path, Message: line})
+		p := e.node.Pos()
+		c.diags = append(c.diags, diag.Diagnostic{File: c.file, Line: p.Line, Col: p.Col, Severity: diag.Error, Code: "schema", Path: e.path, Message: line})
 	}
 }
 
-func (c *checker) suppressed(e *jsonschema.ValidationError, path string) bool {
-	switch e.ErrorKind.(type) {
-	case *kind.AdditionalProperties:
-		return true // reported with a suggestion by keys()
-	case *kind.Group, *kind.AllOf, *kind.AnyOf, *kind.OneOf, *kind.Schema, *kind.Reference:
+// suppressed reports whether a structural error at path is already covered:
+// props() words props errors with the kind and a suggestion, x- keys are
+// free, and a path a specific check reported needs no second message.
+func (c *checker) suppressed(path string) bool {
+	parts := strings.Split(path, ".")
+	if len(parts) >= 2 && strings.HasPrefix(parts[0], "components[") && parts[1] == "props" {
 		return true
 	}
-	loc := e.InstanceLocation
-	if len(loc) >= 3 && loc[0] == "components" && loc[2] == "props" {
-		return true // props() words these with the kind and a suggestion
-	}
-	if len(loc) >= 1 && strings.HasPrefix(loc[len(loc)-1], "x-") {
-		return true
+	for _, p := range parts {
+		if strings.HasPrefix(p, "x-") {
+			return true
+		}
 	}
 	for p := path; p != ""; p = parentPath(p) {
 		if c.reported[p] {
@@ -726,64 +619,6 @@ func parentPath(p string) string {
 		return ""
 	}
 	return p[:i]
-}
-
-func leaves(e *jsonschema.ValidationError) []*jsonschema.ValidationError {
-	if len(e.Causes) == 0 {
-		return []*jsonschema.ValidationError{e}
-	}
-	// For anyOf, one failing branch explains enough: report the first branch's
-	// leaves, or the anyOf itself when it was a type mismatch between shapes.
-	if _, ok := e.ErrorKind.(*kind.AnyOf); ok {
-		return []*jsonschema.ValidationError{{InstanceLocation: e.InstanceLocation, ErrorKind: &anyOfKind{}}}
-	}
-	var out []*jsonschema.ValidationError
-	for _, c := range e.Causes {
-		out = append(out, leaves(c)...)
-	}
-	return out
-}
-
-type anyOfKind struct{}
-
-func (*anyOfKind) KeywordPath() []string { return []string{"anyOf"} }
-func (*anyOfKind) LocalizedString(*message.Printer) string {
-	return "expected text or a list of text"
-}
-
-func pathString(loc []string) string {
-	var b strings.Builder
-	for _, t := range loc {
-		if _, err := strconv.Atoi(t); err == nil {
-			b.WriteString("[" + t + "]")
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(t)
-	}
-	return b.String()
-}
-
-func nodeAt(root *Node, loc []string) *Node {
-	n := root
-	for _, t := range loc {
-		var next *Node
-		switch n.Kind {
-		case Map:
-			next = n.Get(t)
-		case Seq:
-			if i, err := strconv.Atoi(t); err == nil && i >= 0 && i < len(n.Items) {
-				next = n.Items[i]
-			}
-		}
-		if next == nil {
-			return n
-		}
-		n = next
-	}
-	return n
 }
 
 func quoteAll(v []string) string {
