@@ -2,7 +2,9 @@ package analysis_test
 
 import (
 	"fmt"
+	"os"
 	"runtime"
+	"runtime/debug"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,6 +19,10 @@ import (
 // BenchmarkAnalyze measures the analysis alone (the model is loaded once);
 // BenchmarkLoadAndAnalyze includes parsing and validation.
 func BenchmarkAnalyze(b *testing.B) {
+	// As the binary runs (cmd/mlthreat sets GOGC=400 unless GOGC is set).
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(400))
+	}
 	cat := catalog.Default()
 	set, err := rules.Load(cat)
 	if err != nil {

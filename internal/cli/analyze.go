@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -189,21 +188,32 @@ func (a *app) analyze(file string, f *analyzeFlags) error {
 	default:
 		w = table.Writer{Color: f.out == "" && isTerminal(a.stdout) && a.getenv("NO_COLOR") == ""}
 	}
-	var buf bytes.Buffer
-	if err := w.Write(&buf, rep); err != nil {
-		return exitWith(ExitUsage, "render %s: %v", f.format, err)
-	}
-	return a.emit(f.out, buf.Bytes())
+	return a.emitStream(f.out, func(out io.Writer) error {
+		if err := w.Write(out, rep); err != nil {
+			return exitWith(ExitUsage, "render %s: %v", f.format, err)
+		}
+		return nil
+	})
 }
 
-// emit writes to stdout or, atomically, to a file.
-func (a *app) emit(path string, b []byte) error {
+// emitStream renders straight to stdout or, atomically, to a file: into a
+// temporary file beside it, renamed over it only when rendering succeeded.
+func (a *app) emitStream(path string, render func(io.Writer) error) error {
 	if path == "" || path == "-" {
-		_, err := a.stdout.Write(b)
-		return err
+		return render(a.stdout)
 	}
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+	fh, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return exitWith(ExitUsage, "write %s: %v", path, cleanErr(err))
+	}
+	if err := render(fh); err != nil {
+		fh.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := fh.Close(); err != nil {
+		os.Remove(tmp)
 		return exitWith(ExitUsage, "write %s: %v", path, cleanErr(err))
 	}
 	if err := os.Rename(tmp, path); err != nil {
@@ -211,6 +221,16 @@ func (a *app) emit(path string, b []byte) error {
 		return exitWith(ExitUsage, "write %s: %v", path, cleanErr(err))
 	}
 	return nil
+}
+
+// emit writes to stdout or, atomically, to a file.
+func (a *app) emit(path string, b []byte) error {
+	return a.emitStream(path, func(out io.Writer) error {
+		if _, err := out.Write(b); err != nil {
+			return exitWith(ExitUsage, "write %s: %v", path, cleanErr(err))
+		}
+		return nil
+	})
 }
 
 func cleanErr(err error) string {

@@ -2,8 +2,10 @@
 package jsonreport
 
 import (
+	"bufio"
 	"encoding/json"
 	"io"
+	"strconv"
 
 	"github.com/mlthreat/mlthreat/internal/analysis"
 )
@@ -195,8 +197,82 @@ func nonNil(s []string) []string {
 // Writer writes the JSON document.
 type Writer struct{ Version string }
 
+// Write streams the document one threat at a time, so a large model never
+// needs the whole text in memory; the bytes are those of json.Encoder with a
+// two-space indent.
 func (w Writer) Write(out io.Writer, r *analysis.Report) error {
-	enc := json.NewEncoder(out)
-	enc.SetIndent("", "  ")
-	return enc.Encode(Build(r, w.Version))
+	return writeDocument(out, Build(r, w.Version))
+}
+
+func writeDocument(out io.Writer, d Document) error {
+	bw := bufio.NewWriterSize(out, 64<<10)
+	s := &stream{w: bw}
+	s.raw("{\n")
+	s.field("tool", d.Tool, false)
+	s.field("catalogs", d.Catalogs, false)
+	s.field("system", d.System, false)
+	s.field("summary", d.Summary, false)
+	s.list("threats", d.Threats)
+	s.raw(",\n")
+	s.field("precedent", d.Precedent, len(d.Notes) == 0)
+	if len(d.Notes) > 0 {
+		s.field("notes", d.Notes, true)
+	}
+	s.raw("}\n")
+	if s.err != nil {
+		return s.err
+	}
+	return bw.Flush()
+}
+
+type stream struct {
+	w   *bufio.Writer
+	err error
+}
+
+func (s *stream) raw(text string) {
+	if s.err == nil {
+		_, s.err = s.w.WriteString(text)
+	}
+}
+
+func (s *stream) value(v any, prefix string) {
+	if s.err != nil {
+		return
+	}
+	b, err := json.MarshalIndent(v, prefix, "  ")
+	if err != nil {
+		s.err = err
+		return
+	}
+	_, s.err = s.w.Write(b)
+}
+
+func (s *stream) field(name string, v any, last bool) {
+	s.raw("  " + strconv.Quote(name) + ": ")
+	s.value(v, "  ")
+	if last {
+		s.raw("\n")
+	} else {
+		s.raw(",\n")
+	}
+}
+
+func (s *stream) list(name string, items []Threat) {
+	s.raw("  " + strconv.Quote(name) + ": ")
+	if len(items) == 0 {
+		s.raw("[]")
+		return
+	}
+	s.raw("[\n")
+	for i := range items {
+		s.raw("    ")
+		s.value(&items[i], "    ")
+		if i < len(items)-1 {
+			s.raw(",\n")
+		} else {
+			s.raw("\n")
+		}
+	}
+	s.raw("  ]")
 }
