@@ -32,6 +32,65 @@ type Report struct {
 	Rules     int       // rules evaluated
 	Date      string    // evaluation date (YYYY-MM-DD) used for expiry
 	Precedent []Precedent
+	ev        *evaluator // kept for ElementVars
+}
+
+// ElementVars returns the CEL variables of a component, flow or zone as rule
+// conditions see them (docs/rules.md), for policies that reuse them. ok is
+// false for an unknown id. Not safe for concurrent use.
+func (r *Report) ElementVars(id string) (map[string]any, bool) {
+	e := r.ev
+	if e == nil {
+		return nil, false
+	}
+	m := map[string]any{}
+	if c := e.g.comps[id]; c != nil {
+		e.componentVars(m, c)
+		return m, true
+	}
+	if f := e.flows[id]; f != nil {
+		e.flowVars(m, f)
+		return m, true
+	}
+	for _, z := range e.sys.Zones {
+		if z.ID == id {
+			e.zoneVars(m, z)
+			return m, true
+		}
+	}
+	return nil, false
+}
+
+// Covering lists the controls that implement mitigation (an ATLAS mitigation
+// or an mlthreat control id) on the element id, whatever their status.
+func (r *Report) Covering(id, mitigation string) []*model.Control {
+	if r.ev == nil {
+		return nil
+	}
+	t := Target{Component: id}
+	if r.ev.flows[id] != nil {
+		t = Target{Flow: id}
+	}
+	var out []*model.Control
+	for _, ctl := range r.System.Controls {
+		if r.ev.covers(ctl, mitigation) && r.ev.appliesTo(ctl, t) {
+			out = append(out, ctl)
+		}
+	}
+	return out
+}
+
+// SystemVars returns variables for a condition on the whole system: `system`
+// is set and the element variables are empty.
+func (r *Report) SystemVars() map[string]any {
+	m := map[string]any{}
+	if r.ev == nil {
+		return m
+	}
+	r.ev.zoneVars(m, &model.Zone{})
+	m["kind"] = "system"
+	m["id"], m["name"] = r.System.Info.ID, r.System.Info.Name
+	return m
 }
 
 // Threat is one derived threat on one element.
@@ -206,6 +265,7 @@ func Analyze(s *model.System, cat *catalog.Catalog, set *rules.Set, opt Options)
 		return nil, err
 	}
 	r.Threats = threats
+	r.ev = e
 	e.decisions()
 	e.precedent()
 	sort.SliceStable(r.Threats, func(i, j int) bool {

@@ -145,6 +145,12 @@ func (c *checker) keys(root *Node) {
 		{"data", "data", "data item"}, {"controls", "control", "control"}, {"threats", "threat", "threat"},
 		{"risk_tracking", "decision", "risk_tracking entry"},
 		{"governance", "practice", "governance entry"},
+		{"approvals", "approval", "approval"},
+	}
+	if arts := sys.Get("artifacts"); arts != nil && arts.Kind == Seq {
+		for i, it := range arts.Items {
+			check(it, "artifact", "artifact", fmt.Sprintf("system.artifacts[%d]", i))
+		}
 	}
 	for _, l := range lists {
 		list := root.Get(l.key)
@@ -522,6 +528,27 @@ func (c *checker) semantics(s *System) {
 		}
 		if p.LastPerformed != "" && isDate(p.LastPerformed) && p.LastPerformed > today {
 			c.errAt(p.Node.Get("last_performed"), "future-date", path+".last_performed", "last_performed %s is in the future (today is %s)", p.LastPerformed, today)
+		}
+	}
+	seenPath := map[string]*Node{}
+	for i, a := range s.Info.Artifacts {
+		path := fmt.Sprintf("system.artifacts[%d]", i)
+		if prev, ok := seenPath[a.Path]; ok && a.Path != "" {
+			c.errAt(a.Node.Get("path"), "duplicate-id", path+".path", "artifact %q is pinned twice (first at line %d)", a.Path, prev.Line)
+		} else {
+			seenPath[a.Path] = a.Node
+		}
+	}
+	for i, a := range s.Approvals {
+		path := fmt.Sprintf("approvals[%d]", i)
+		if a.Decision == "approved" && a.Node.Get("until") == nil {
+			c.errAt(a.Node, "no-expiry", path+".until", "approval by %s has no `until` date; an approval must expire", a.By)
+		}
+		if a.Until != "" && a.Date != "" && isDate(a.Until) && isDate(a.Date) && a.Until < a.Date {
+			c.errAt(a.Node.Get("until"), "bad-date", path+".until", "approval expires (%s) before it was given (%s)", a.Until, a.Date)
+		}
+		if a.Date != "" && isDate(a.Date) && a.Date > today {
+			c.errAt(a.Node.Get("date"), "future-date", path+".date", "approval date %s is in the future (today is %s)", a.Date, today)
 		}
 	}
 	if r := s.Info.Review; r.Date != "" && r.Next != "" && isDate(r.Date) && isDate(r.Next) && r.Next < r.Date {

@@ -24,6 +24,9 @@ func decode(file string, root *Node) *System {
 		if r := n.Get("review"); r != nil && r.Kind == Map {
 			s.Info.Review = Review{Date: r.Get("date").Str(), By: r.Get("by").Strings(), Next: r.Get("next").Str()}
 		}
+		for _, a := range items(n.Get("artifacts")) {
+			s.Info.Artifacts = append(s.Info.Artifacts, &Artifact{Path: a.Get("path").Str(), SHA256: a.Get("sha256").Str(), Kind: a.Get("kind").Str(), Description: a.Get("description").Str(), Node: a})
+		}
 	}
 	for _, n := range items(root.Get("zones")) {
 		s.Zones = append(s.Zones, &Zone{ID: n.Get("id").Str(), Name: n.Get("name").Str(), Trust: n.Get("trust").Str(), Description: n.Get("description").Str(), Node: n})
@@ -101,6 +104,12 @@ func decode(file string, root *Node) *System {
 			Practice: n.Get("practice").Str(), Status: n.Get("status").Str(), Owner: n.Get("owner").Str(),
 			Evidence: n.Get("evidence").Strings(), LastPerformed: n.Get("last_performed").Str(),
 			Description: n.Get("description").Str(), Node: n,
+		})
+	}
+	for _, n := range items(root.Get("approvals")) {
+		s.Approvals = append(s.Approvals, &Approval{
+			By: n.Get("by").Str(), Decision: n.Get("decision").Str(), Date: n.Get("date").Str(), Until: n.Get("until").Str(),
+			ThreatSet: n.Get("threat_set").Str(), Conditions: n.Get("conditions").Strings(), Comment: n.Get("comment").Str(), Node: n,
 		})
 	}
 	return s

@@ -22,6 +22,7 @@ type System struct {
 	Threats      []*Threat
 	RiskTracking []*Decision
 	Governance   []*Practice
+	Approvals    []*Approval
 }
 
 // Practice is one governance practice the organisation declares.
@@ -45,7 +46,29 @@ type Info struct {
 	Platforms   []string
 	Tags        []string
 	Review      Review
+	Artifacts   []*Artifact
 	Node        *Node
+}
+
+// Artifact is a file the threat model describes, pinned by digest.
+type Artifact struct {
+	Path        string
+	SHA256      string
+	Kind        string
+	Description string
+	Node        *Node
+}
+
+// Approval is a review-board decision on a gate escalation.
+type Approval struct {
+	By         string
+	Decision   string // approved | rejected | changes-requested
+	Date       string
+	Until      string
+	ThreatSet  string
+	Conditions []string
+	Comment    string
+	Node       *Node
 }
 
 // Review records the last threat-model review.

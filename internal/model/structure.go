@@ -51,16 +51,18 @@ func score(desc string) map[string]any {
 
 // Enumerations of the format's core, shared with the checks.
 var (
-	Criticalities   = []string{"low", "medium", "high", "critical"}
-	Platforms       = []string{"predictive", "generative", "agentic"}
-	TrustLevels     = []string{"untrusted", "partner", "internal", "restricted"}
-	Exposures       = []string{"internet", "partner", "internal", "isolated"}
-	Classifications = []string{"public", "internal", "confidential", "restricted"}
-	ControlStatuses = []string{"implemented", "partial", "planned", "none"}
-	DecisionStatus  = []string{"accepted", "mitigated", "false-positive", "in-progress"}
-	ThreatStatuses  = []string{"open", "mitigated", "accepted", "false-positive", "in-progress"}
-	STRIDELetters   = []string{"S", "T", "R", "I", "D", "E"}
-	LINDDUNIDs      = []string{"L", "I", "Nr", "D", "DD", "U", "Nc"}
+	Criticalities     = []string{"low", "medium", "high", "critical"}
+	Platforms         = []string{"predictive", "generative", "agentic"}
+	TrustLevels       = []string{"untrusted", "partner", "internal", "restricted"}
+	Exposures         = []string{"internet", "partner", "internal", "isolated"}
+	Classifications   = []string{"public", "internal", "confidential", "restricted"}
+	ControlStatuses   = []string{"implemented", "partial", "planned", "none"}
+	ArtifactKinds     = []string{"model", "ml-bom", "model-card", "dataset-manifest", "config", "other"}
+	ApprovalDecisions = []string{"approved", "rejected", "changes-requested"}
+	DecisionStatus    = []string{"accepted", "mitigated", "false-positive", "in-progress"}
+	ThreatStatuses    = []string{"open", "mitigated", "accepted", "false-positive", "in-progress"}
+	STRIDELetters     = []string{"S", "T", "R", "I", "D", "E"}
+	LINDDUNIDs        = []string{"L", "I", "Nr", "D", "DD", "U", "Nc"}
 )
 
 // Sections is the structure of the format, in document order.
@@ -76,6 +78,7 @@ var Sections = []Section{
 		{"threats", listOf("threat", "Threats recorded by hand."), "Threats a person recorded by hand, beside the derived ones."},
 		{"risk_tracking", listOf("decision", "Decisions on derived threats."), "Decisions people took on derived threats."},
 		{"governance", listOf("practice", "Governance practices of the organisation."), "The organisation's governance practices (AI policy, monitoring, incident response...) and their state; see docs/governance.md."},
+		{"approvals", listOf("approval", "Review-board decisions on escalations."), "Review-board decisions on a `gate` escalation; see docs/policy.md."},
 	}},
 	{Name: "system", Required: []string{"id", "name"}, Fields: []Field{
 		{"id", map[string]any{"type": "string", "pattern": patternSlug, "description": "Slug that names the system."}, "Slug: lower-case letters, digits, `.`, `_`, `-`."},
@@ -86,6 +89,13 @@ var Sections = []Section{
 		{"platforms", map[string]any{"type": "array", "items": map[string]any{"enum": Platforms}, "description": "ATLAS platforms."}, "ATLAS platforms: " + joinCode(Platforms) + "."},
 		{"tags", strList("Free tags."), "Free tags."},
 		{"review", ref("review"), "The last threat-model review: `date`, `by`, `next`."},
+		{"artifacts", listOf("artifact", "Files the model describes, pinned by digest."), "Files this threat model describes (model weights, ML-BOM, training-data manifest), pinned by sha256 so that `gate` notices when they change."},
+	}},
+	{Name: "artifact", Required: []string{"path", "sha256"}, Fields: []Field{
+		{"path", str("Path, relative to the model file."), "Path of the file, relative to the model file."},
+		{"sha256", map[string]any{"type": "string", "pattern": `^[0-9a-f]{64}$`, "description": "Lower-case hex sha256 of the file."}, "Its sha256, 64 lower-case hex digits (`sha256sum FILE`)."},
+		{"kind", enum("What the file is.", ArtifactKinds...), "What it is: " + joinCode(ArtifactKinds) + "."},
+		{"description", str("Description."), "What it is, in words."},
 	}},
 	{Name: "review", Fields: []Field{
 		{"date", date("Date of the last review."), "Date of the last review (YYYY-MM-DD)."},
@@ -161,6 +171,15 @@ var Sections = []Section{
 		{"evidence", strList("Links or paths to evidence."), "Links or paths that show it is performed."},
 		{"last_performed", date("Date it was last performed."), "When it was last performed or reviewed (YYYY-MM-DD); not in the future."},
 		{"description", str("How it is done here."), "How the organisation does it."},
+	}},
+	{Name: "approval", Required: []string{"by", "decision", "date", "threat_set"}, Fields: []Field{
+		{"by", str("Reviewer."), "Who decided (a person or the board)."},
+		{"decision", enum("Decision.", ApprovalDecisions...), "Decision: " + joinCode(ApprovalDecisions) + "."},
+		{"date", date("Date of the decision."), "When it was taken (YYYY-MM-DD)."},
+		{"until", date("Expiry of an approval."), "When an approval expires (YYYY-MM-DD); required for `approved`."},
+		{"threat_set", map[string]any{"type": "string", "pattern": `^[0-9a-f]{16}$`, "description": "Threat-set digest from the review packet."}, "The threat-set digest printed in the review packet; the approval lapses when the set changes."},
+		{"conditions", strList("Conditions of the approval."), "Conditions attached to the approval."},
+		{"comment", str("Comment."), "The board's comment."},
 	}},
 	{Name: "decision", Required: []string{"threat", "status"}, Fields: []Field{
 		{"threat", map[string]any{"type": "string", "pattern": `^T-[0-9a-f]{8}$`, "description": "Stable threat id printed by analyze."}, "The stable threat id printed by `analyze` (`T-3f9a1c2e`)."},

@@ -2,15 +2,14 @@ package gapreport
 
 import (
 	"fmt"
+	"github.com/mlthreat/mlthreat/internal/report/mdtext"
 	"io"
 	"strings"
 
 	"github.com/mlthreat/mlthreat/internal/gap"
 )
 
-var mdEscaper = strings.NewReplacer(`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "<", "&lt;", ">", "&gt;", "|", `\|`, "#", `\#`, "\n", " ")
-
-func esc(s string) string { return mdEscaper.Replace(s) }
+func esc(s string) string { return mdtext.Escape(s) }
 
 // Markdown writes the gap analysis as a remediation plan.
 func Markdown(w io.Writer, r *gap.Report) error {

@@ -5,6 +5,7 @@ package markdown
 
 import (
 	"fmt"
+	"github.com/mlthreat/mlthreat/internal/report/mdtext"
 	"io"
 	"sort"
 	"strings"
@@ -15,10 +16,8 @@ import (
 // Writer writes Markdown.
 type Writer struct{}
 
-var escaper = strings.NewReplacer(`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "<", "&lt;", ">", "&gt;", "|", `\|`, "#", `\#`, "\n", " ")
-
 // esc makes user text safe inside Markdown (and the HTML it renders to).
-func esc(s string) string { return escaper.Replace(s) }
+func esc(s string) string { return mdtext.Escape(s) }
 
 func (Writer) Write(out io.Writer, r *analysis.Report) error {
 	var b strings.Builder
