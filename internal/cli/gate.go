@@ -106,20 +106,36 @@ func (a *app) gate(f gateFlags, files []string) error {
 	if err != nil {
 		return err
 	}
-	pol, err := a.resolvePolicy(f.policy, cat)
-	if err != nil {
-		return err
-	}
-	set, err := loadRules(cat, f.rulesDirs...)
-	if err != nil {
-		return err
-	}
+	// The policy, the rule packs and the crosswalk load in parallel: each is
+	// a few milliseconds of parsing, and a gate run is short.
 	var cw *gap.Crosswalk
+	var cwErr error
+	cwDone := make(chan struct{})
+	go func() {
+		defer close(cwDone)
+		cw, cwErr = gap.Load(cat)
+	}()
+	var set *rules.Set
+	var setErr error
+	setDone := make(chan struct{})
+	go func() {
+		defer close(setDone)
+		set, setErr = loadRules(cat, f.rulesDirs...)
+	}()
+	pol, err := a.resolvePolicy(f.policy, cat)
+	<-setDone
+	<-cwDone
+	if err != nil {
+		return err
+	}
+	if setErr != nil {
+		return setErr
+	}
 	escalates := (pol.Escalation.Severity != "" && pol.Escalation.Severity != "none") || len(pol.Escalation.When) > 0
-	if pol.RMF != nil || escalates {
-		if cw, err = gap.Load(cat); err != nil {
-			return exitWith(ExitUsage, "crosswalk: %v", err)
-		}
+	if pol.RMF == nil && !escalates {
+		cw = nil
+	} else if cwErr != nil {
+		return exitWith(ExitUsage, "crosswalk: %v", cwErr)
 	}
 	today, err := a.today()
 	if err != nil {
@@ -248,8 +264,8 @@ func gateOne(file string, f gateFlags, pol *gate.Policy, cat *catalog.Catalog, s
 		if err != nil {
 			return nil, err
 		}
-		gr, err = gap.Analyze(sys, cat, set, cw, prof, gap.Options{Today: today})
-		return gr, err
+		gr = gap.Judge(rep, cw, prof, today)
+		return gr, nil
 	}
 	if pol.RMF != nil {
 		if in.Gap, err = gapReport(); err != nil {
