@@ -297,3 +297,21 @@ func mustRead(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// The policy file shown in docs/policy.md loads as written.
+func TestDocumentedPolicyLoads(t *testing.T) {
+	doc := string(mustRead(t, "../../docs/policy.md"))
+	start := strings.Index(doc, "```yaml\npolicy: 1 ")
+	if start < 0 {
+		t.Fatal("docs/policy.md has no policy example")
+	}
+	body := doc[start+len("```yaml\n"):]
+	body = body[:strings.Index(body, "```")]
+	p, err := parse("docs/policy.md", []byte(body), catalog.Default(), 0)
+	if err != nil {
+		t.Fatalf("the documented policy does not load:\n%v", err)
+	}
+	if p.Name != "payments-ml" || len(p.Overrides) != 2 || len(p.Custom) != 1 || p.RMF == nil || len(p.Escalation.When) != 1 {
+		t.Errorf("documented policy parsed as %+v", p)
+	}
+}
