@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -313,5 +314,34 @@ func TestDocumentedPolicyLoads(t *testing.T) {
 	}
 	if p.Name != "payments-ml" || len(p.Overrides) != 2 || len(p.Custom) != 1 || p.RMF == nil || len(p.Escalation.When) != 1 {
 		t.Errorf("documented policy parsed as %+v", p)
+	}
+}
+
+func TestSpecialFilesDoNotHang(t *testing.T) {
+	dir := t.TempDir()
+	fifo := dir + "/fifo"
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skip("no FIFOs here:", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if _, err := FileDigest(fifo); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("FileDigest(fifo) = %v", err)
+		}
+		if _, err := Load(fifo, catalog.Default()); err == nil {
+			t.Error("a FIFO loaded as a policy")
+		}
+		if _, err := ReadRecord(fifo); err == nil {
+			t.Error("a FIFO read as a review record")
+		}
+		if _, err := FileDigest("/dev/zero"); err == nil {
+			t.Error("/dev/zero hashed")
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("reading a special file blocked")
 	}
 }

@@ -5,6 +5,7 @@ package gate
 import (
 	"embed"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -158,6 +159,13 @@ func Load(nameOrPath string, cat *catalog.Catalog) (*Policy, error) {
 }
 
 func readLimited(path string, limit int64) ([]byte, error) {
+	if fi, err := os.Stat(path); err != nil {
+		return nil, err
+	} else if fi.IsDir() {
+		return nil, fmt.Errorf("%s is a directory; expected a file", path)
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -167,13 +175,10 @@ func readLimited(path string, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if fi.IsDir() {
-		return nil, fmt.Errorf("%s is a directory; expected a policy file", path)
-	}
 	if fi.Size() > limit {
 		return nil, fmt.Errorf("%s is %d bytes, over the %d-byte limit for a policy", path, fi.Size(), limit)
 	}
-	return os.ReadFile(path)
+	return io.ReadAll(io.LimitReader(f, limit))
 }
 
 func builtin(name string, cat *catalog.Catalog, depth int) (*Policy, error) {

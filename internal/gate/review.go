@@ -92,6 +92,12 @@ func WriteRecord(path string, r *Record) error {
 
 // FileDigest is the lower-case hex sha256 of a regular file.
 func FileDigest(path string) (string, error) {
+	// Stat first: opening a FIFO or a device would block or never end.
+	if fi, err := os.Stat(path); err != nil {
+		return "", err
+	} else if !fi.Mode().IsRegular() {
+		return "", fmt.Errorf("%s is not a regular file", path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err

@@ -20,6 +20,11 @@ import (
 // problem becomes a diagnostic. The System is nil only when the file could not
 // be parsed at all.
 func LoadFile(path string, lim Limits) (*System, diag.List) {
+	// Stat first: opening a FIFO would block, and a device may never end.
+	// /dev/stdin stays allowed, for `... | mlthreat validate /dev/stdin`.
+	if fi, err := os.Stat(path); err == nil && !fi.IsDir() && !fi.Mode().IsRegular() && path != "/dev/stdin" {
+		return nil, diag.List{{File: path, Severity: diag.Error, Code: "unreadable", Message: "is not a regular file; expected a system model file"}}
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, diag.List{{File: path, Severity: diag.Error, Code: "unreadable", Message: cleanOSError(err)}}
