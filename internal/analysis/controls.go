@@ -136,6 +136,9 @@ func (e *evaluator) decisions() {
 			note(d, "risk_tracking names threat %s, which the analysis no longer derives; remove the entry or check the rule", d.Threat)
 			continue
 		}
+		if d.Status == "" {
+			continue // only links a risk-register id
+		}
 		if d.Status != "mitigated" && (d.Justification == "" || d.Owner == "") {
 			note(d, "decision on %s (%s) needs a justification and an owner; the threat stays open", d.Threat, d.Status)
 			continue

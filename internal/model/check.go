@@ -152,6 +152,22 @@ func (c *checker) keys(root *Node) {
 		{"governance", "practice", "governance entry"},
 		{"approvals", "approval", "approval"},
 	}
+	if b := root.Get("business"); b != nil {
+		check(b, "business", "business", "business")
+		if l := b.Get("losses"); l != nil {
+			check(l, "losses", "business.losses", "business.losses")
+			if l.Kind == Map {
+				for i, k := range l.Keys {
+					check(l.Vals[i], "range", "business.losses."+k.Value, "business.losses."+k.Value)
+				}
+			}
+		}
+		if f := b.Get("frequency"); f != nil && f.Kind == Seq {
+			for i, it := range f.Items {
+				check(it, "frequency", "frequency hint", fmt.Sprintf("business.frequency[%d]", i))
+			}
+		}
+	}
 	if arts := sys.Get("artifacts"); arts != nil && arts.Kind == Seq {
 		for i, it := range arts.Items {
 			check(it, "artifact", "artifact", fmt.Sprintf("system.artifacts[%d]", i))
@@ -535,6 +551,12 @@ func (c *checker) semantics(s *System) {
 			c.errAt(p.Node.Get("last_performed"), "future-date", path+".last_performed", "last_performed %s is in the future (today is %s)", p.LastPerformed, today)
 		}
 	}
+	for i, d := range s.RiskTracking {
+		if d.Status == "" && d.Node.Get("status") == nil && d.Register == "" {
+			c.errAt(d.Node, "schema", fmt.Sprintf("risk_tracking[%d]", i), "risk_tracking[%d]: missing `status` (or `register`, to only link a risk-register id)", i)
+		}
+	}
+	c.business(s)
 	seenPath := map[string]*Node{}
 	for i, a := range s.Info.Artifacts {
 		path := fmt.Sprintf("system.artifacts[%d]", i)
@@ -559,6 +581,53 @@ func (c *checker) semantics(s *System) {
 	if r := s.Info.Review; r.Date != "" && r.Next != "" && isDate(r.Date) && isDate(r.Next) && r.Next < r.Date {
 		c.errAt(root.Get("system").Get("review").Get("next"), "bad-date", "system.review.next", "next review %s is before the last review %s", r.Next, r.Date)
 	}
+}
+
+// business checks the loss model: ranges in order, a known currency, and
+// frequency hints that name exactly one thing.
+func (c *checker) business(s *System) {
+	b := s.Business
+	if b == nil {
+		return
+	}
+	if b.Currency != "" && !IsCurrency(b.Currency) {
+		c.errAt(b.Node.Get("currency"), "currency", "business.currency", "unknown currency %q; expected an ISO 4217 code such as USD, EUR or GBP%s", b.Currency, refHint(b.Currency, Currencies, ""))
+	}
+	checkRange := func(r LossRange, path string) {
+		switch {
+		case r.Min > r.Max:
+			c.errAt(r.Node, "range", path, "%s: min %g is greater than max %g", path, r.Min, r.Max)
+		case r.Likely < r.Min || r.Likely > r.Max:
+			c.errAt(r.Node.Get("likely"), "range", path+".likely", "%s: most likely %g is outside min %g .. max %g", path, r.Likely, r.Min, r.Max)
+		case r.Shape == "lognormal" && r.Min <= 0:
+			c.errAt(r.Node.Get("min"), "range", path+".min", "%s: a lognormal range needs min above 0", path)
+		}
+	}
+	for _, k := range sortedKeys(b.Losses) {
+		checkRange(b.Losses[k], "business.losses."+k)
+	}
+	for i, f := range b.Frequency {
+		path := fmt.Sprintf("business.frequency[%d]", i)
+		n := 0
+		for _, v := range []string{f.Threat, f.Technique, f.Tactic} {
+			if v != "" {
+				n++
+			}
+		}
+		if n != 1 {
+			c.errAt(f.Range.Node, "frequency", path, "%s: name exactly one of `threat`, `technique` or `tactic`", path)
+		}
+		checkRange(f.Range, path)
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func isDate(s string) bool {

@@ -96,7 +96,7 @@ func decode(file string, root *Node) *System {
 	for _, n := range items(root.Get("risk_tracking")) {
 		s.RiskTracking = append(s.RiskTracking, &Decision{
 			Threat: n.Get("threat").Str(), Status: n.Get("status").Str(), Justification: n.Get("justification").Str(),
-			Owner: n.Get("owner").Str(), Until: n.Get("until").Str(), Node: n,
+			Owner: n.Get("owner").Str(), Until: n.Get("until").Str(), Register: n.Get("register").Str(), Node: n,
 		})
 	}
 	for _, n := range items(root.Get("governance")) {
@@ -106,6 +106,22 @@ func decode(file string, root *Node) *System {
 			Description: n.Get("description").Str(), Node: n,
 		})
 	}
+	if b := root.Get("business"); b != nil && b.Kind == Map {
+		s.Business = &Business{Currency: b.Get("currency").Str(), Losses: map[string]LossRange{}, Node: b}
+		s.Business.Appetite, _ = strconv.ParseFloat(b.Get("appetite").Str(), 64)
+		if l := b.Get("losses"); l != nil && l.Kind == Map {
+			for i, k := range l.Keys {
+				if !isExtension(k.Value) && l.Vals[i].Kind == Map {
+					s.Business.Losses[k.Value] = lossRange(l.Vals[i])
+				}
+			}
+		}
+		for _, f := range items(b.Get("frequency")) {
+			s.Business.Frequency = append(s.Business.Frequency, FrequencyHint{
+				Threat: f.Get("threat").Str(), Technique: f.Get("technique").Str(), Tactic: f.Get("tactic").Str(), Range: lossRange(f),
+			})
+		}
+	}
 	for _, n := range items(root.Get("approvals")) {
 		s.Approvals = append(s.Approvals, &Approval{
 			By: n.Get("by").Str(), Decision: n.Get("decision").Str(), Date: n.Get("date").Str(), Until: n.Get("until").Str(),
@@ -113,6 +129,14 @@ func decode(file string, root *Node) *System {
 		})
 	}
 	return s
+}
+
+func lossRange(n *Node) LossRange {
+	r := LossRange{Shape: n.Get("shape").Str(), Node: n}
+	r.Min, _ = strconv.ParseFloat(n.Get("min").Str(), 64)
+	r.Likely, _ = strconv.ParseFloat(n.Get("likely").Str(), 64)
+	r.Max, _ = strconv.ParseFloat(n.Get("max").Str(), 64)
+	return r
 }
 
 func items(n *Node) []*Node {

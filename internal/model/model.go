@@ -23,6 +23,7 @@ type System struct {
 	RiskTracking []*Decision
 	Governance   []*Practice
 	Approvals    []*Approval
+	Business     *Business // nil when the file has no business section
 }
 
 // Practice is one governance practice the organisation declares.
@@ -166,7 +167,30 @@ type Decision struct {
 	Justification string
 	Owner         string
 	Until         string
+	Register      string // external risk-register id
 	Node          *Node
+}
+
+// Business is the loss model that turns threats into money.
+type Business struct {
+	Currency  string
+	Appetite  float64 // annual loss accepted; 0 when unset
+	Losses    map[string]LossRange
+	Frequency []FrequencyHint
+	Node      *Node
+}
+
+// LossRange is a three-point estimate.
+type LossRange struct {
+	Min, Likely, Max float64
+	Shape            string
+	Node             *Node
+}
+
+// FrequencyHint gives loss events per year for a threat, technique or tactic.
+type FrequencyHint struct {
+	Threat, Technique, Tactic string
+	Range                     LossRange
 }
 
 // Component returns the component with the given id, or nil.

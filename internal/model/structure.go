@@ -79,6 +79,39 @@ var Sections = []Section{
 		{"risk_tracking", listOf("decision", "Decisions on derived threats."), "Decisions people took on derived threats."},
 		{"governance", listOf("practice", "Governance practices of the organisation."), "The organisation's governance practices (AI policy, monitoring, incident response...) and their state; see docs/governance.md."},
 		{"approvals", listOf("approval", "Review-board decisions on escalations."), "Review-board decisions on a `gate` escalation; see docs/policy.md."},
+		{"business", ref("business"), "The loss model that puts threats in money (`mlthreat quantify`); see docs/quantify.md."},
+	}},
+	{Name: "business", Fields: []Field{
+		{"currency", map[string]any{"type": "string", "pattern": "^[A-Z]{3}$", "description": "ISO 4217 currency code."}, "ISO 4217 currency code (`USD`, `EUR`, `GBP`...)."},
+		{"appetite", map[string]any{"type": "number", "minimum": 0, "description": "Annual loss the organisation accepts."}, "Risk appetite: the annual loss the organisation accepts, compared with the residual P90."},
+		{"losses", ref("losses"), "Loss magnitude per event, as ranges, by impact type."},
+		{"frequency", listOf("frequency", "Loss-event frequency hints per year."), "Loss events per year for a threat id, technique or tactic, overriding the estimate from likelihood."},
+	}},
+	{Name: "losses", Fields: []Field{
+		{"fraud", ref("range"), "Financial fraud per event (a fraudulent transaction or claim the model let through)."},
+		{"outage_per_hour", ref("range"), "Cost of one hour of outage of the AI service."},
+		{"outage_hours", ref("range"), "Hours one outage lasts."},
+		{"recall", ref("range"), "A product recall or quality incident (a defect the model missed)."},
+		{"regulatory_fine", ref("range"), "A regulatory fine per incident."},
+		{"ip_theft", ref("range"), "Intellectual property lost when the model or its data is stolen: the cost of replicating the model."},
+		{"breach_per_record", ref("range"), "Cost of a data breach per record."},
+		{"records_at_risk", ref("range"), "Records exposed in one breach."},
+		{"reputation", ref("range"), "Reputational harm per incident."},
+	}},
+	{Name: "range", Required: []string{"min", "likely", "max"}, Fields: []Field{
+		{"min", map[string]any{"type": "number", "minimum": 0, "description": "Minimum."}, "Minimum (0 or more)."},
+		{"likely", map[string]any{"type": "number", "minimum": 0, "description": "Most likely."}, "Most likely value."},
+		{"max", map[string]any{"type": "number", "minimum": 0, "description": "Maximum."}, "Maximum."},
+		{"shape", enum("Distribution.", "pert", "lognormal"), "Distribution: `pert` (default) or `lognormal` (min and max read as the 5th and 95th percentiles)."},
+	}},
+	{Name: "frequency", Required: []string{"min", "likely", "max"}, Fields: []Field{
+		{"threat", map[string]any{"type": "string", "pattern": `^T-[0-9a-f]{8}$`, "description": "Stable threat id."}, "A threat id printed by `analyze`."},
+		{"technique", str("ATLAS technique id."), "An ATLAS technique (its sub-techniques included)."},
+		{"tactic", str("ATLAS tactic id."), "An ATLAS tactic."},
+		{"min", map[string]any{"type": "number", "minimum": 0, "description": "Fewest events per year."}, "Fewest loss events per year."},
+		{"likely", map[string]any{"type": "number", "minimum": 0, "description": "Most likely events per year."}, "Most likely events per year."},
+		{"max", map[string]any{"type": "number", "minimum": 0, "description": "Most events per year."}, "Most events per year."},
+		{"shape", enum("Distribution.", "pert", "lognormal"), "`pert` (default) or `lognormal`."},
 	}},
 	{Name: "system", Required: []string{"id", "name"}, Fields: []Field{
 		{"id", map[string]any{"type": "string", "pattern": patternSlug, "description": "Slug that names the system."}, "Slug: lower-case letters, digits, `.`, `_`, `-`."},
@@ -181,12 +214,13 @@ var Sections = []Section{
 		{"conditions", strList("Conditions of the approval."), "Conditions attached to the approval."},
 		{"comment", str("Comment."), "The board's comment."},
 	}},
-	{Name: "decision", Required: []string{"threat", "status"}, Fields: []Field{
+	{Name: "decision", Required: []string{"threat"}, Fields: []Field{
 		{"threat", map[string]any{"type": "string", "pattern": `^T-[0-9a-f]{8}$`, "description": "Stable threat id printed by analyze."}, "The stable threat id printed by `analyze` (`T-3f9a1c2e`)."},
-		{"status", enum("Decision.", DecisionStatus...), "Decision: " + joinCode(DecisionStatus) + "."},
+		{"status", enum("Decision.", DecisionStatus...), "Decision: " + joinCode(DecisionStatus) + ". Required unless the entry only links a `register` id."},
 		{"justification", str("Why."), "Why the decision was taken."},
 		{"owner", str("Who decided."), "Who decided and owns the risk."},
 		{"until", date("Expiry of the decision."), "When the decision expires (YYYY-MM-DD)."},
+		{"register", str("External risk-register id."), "The threat's id in the organisation's risk register (`RISK-1234`), carried into CSV/XLSX exports. An entry may hold only `threat` and `register`."},
 	}},
 }
 
