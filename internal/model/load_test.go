@@ -346,3 +346,43 @@ func BenchmarkLoad1000Components(b *testing.B) {
 		}
 	}
 }
+
+func TestBusinessLossModel(t *testing.T) {
+	src := minimal + `business:
+  currency: EUX
+  appetite: 1000000
+  losses:
+    recall: {min: 500, likely: 100, max: 50}
+    reputation: {min: -1, likely: 2, max: 3}
+    ip_theft: {min: 0, likely: 5, max: 3}
+    outage_hours: {min: 0, likely: 1, max: 2, shape: lognormal}
+  frequency:
+    - {technique: AML.T0015, tactic: AML.TA0011, min: 1, likely: 2, max: 3}
+risk_tracking:
+  - {threat: T-0123abcd, register: RISK-1234}
+  - {threat: T-0123abce}
+`
+	_, ds := load(t, src)
+	text := fmt.Sprint(ds)
+	for _, want := range []string{
+		`m.yaml:20:13: error: unknown currency "EUX"; expected an ISO 4217 code such as USD, EUR or GBP; did you mean "EUR"`,
+		`m.yaml:23:13: error: business.losses.recall: min 500 is greater than max 50`,
+		`business.losses.reputation.min: expected at least 0, found -1`,
+		`business.losses.ip_theft: most likely 5 is outside min 0 .. max 3`,
+		`business.losses.outage_hours: a lognormal range needs min above 0`,
+		`business.frequency[0]: name exactly one of`,
+		`risk_tracking[1]: missing ` + "`status`",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("missing %q in:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "risk_tracking[0]: missing") {
+		t.Error("a register-only entry is valid")
+	}
+	ok := minimal + "business:\n  currency: EUR\n  losses:\n    recall: {min: 1e5, likely: 1e6, max: 1.2e7}\n"
+	s, ds := load(t, ok)
+	if ds.Errors() > 0 || s.Business == nil || s.Business.Losses["recall"].Max != 1.2e7 || s.Business.Currency != "EUR" {
+		t.Errorf("a valid loss model: %v %+v", ds, s.Business)
+	}
+}
