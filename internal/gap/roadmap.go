@@ -1,6 +1,7 @@
 package gap
 
 import (
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"github.com/mlthreat/mlthreat/internal/analysis"
 	"github.com/mlthreat/mlthreat/internal/catalog"
 	"github.com/mlthreat/mlthreat/internal/model"
+	"github.com/mlthreat/mlthreat/internal/quantify"
 	"github.com/mlthreat/mlthreat/internal/rules"
 )
 
@@ -22,6 +24,10 @@ type Item struct {
 	Subcategories []string `json:"subcategories"`      // brought up to the profile's target
 	Threats       []string `json:"threats"`            // open threats whose residual risk drops
 	RiskReduction int      `json:"risk_reduction"`     // residual risk removed, summed over threats
+	// With a business loss model: the expected annual loss removed (in the
+	// model's currency) and that per effort unit (S 1, M 3, L 8).
+	LossReduction float64 `json:"loss_reduction,omitempty"`
+	Return        float64 `json:"loss_reduction_per_effort_unit,omitempty"`
 	Effort        string   `json:"effort"`             // S, M or L
 	DependsOn     []string `json:"depends_on,omitempty"`
 	Phase         int      `json:"phase_days"` // 30, 60 or 90
@@ -110,6 +116,11 @@ func roadmap(s *model.System, cat *catalog.Catalog, set *rules.Set, cw *Crosswal
 	sort.Strings(ids)
 
 	before := residuals(ar)
+	money := s.Business != nil
+	lossBefore := 0.0
+	if money {
+		lossBefore = expectedLoss(ar)
+	}
 	var items []Item
 	for _, id := range ids {
 		it := Item{Kind: cand[id], ID: id, Name: nameOf(id, cat, cw), Action: "implement", Effort: effortOf(id, cw, opt.Effort)}
@@ -124,6 +135,10 @@ func roadmap(s *model.System, cat *catalog.Catalog, set *rules.Set, cw *Crosswal
 				it.RiskReduction += d
 				it.Threats = append(it.Threats, tid)
 			}
+		}
+		if money {
+			it.LossReduction = math.Max(0, lossBefore-expectedLoss(after))
+			it.Return = it.LossReduction / EffortUnits[it.Effort]
 		}
 		newSubs := evaluate(s, cat, cw, prof, after, opt.Today)
 		for i, sc := range newSubs {
@@ -150,6 +165,21 @@ func roadmap(s *model.System, cat *catalog.Catalog, set *rules.Set, cw *Crosswal
 		items = append(items, it)
 	}
 	return order(items, s), nil
+}
+
+// expectedLoss is the system's expected annual residual loss, worked out
+// from the scenarios' means without simulation.
+func expectedLoss(r *analysis.Report) float64 {
+	scs, _, err := quantify.Scenarios(r)
+	if err != nil {
+		return 0
+	}
+	total := 0.0
+	for _, sc := range scs {
+		_, res := sc.ExpectedLoss()
+		total += res
+	}
+	return total
 }
 
 func residuals(r *analysis.Report) map[string]int {
@@ -220,6 +250,10 @@ func order(items []Item, s *model.System) []Item {
 	better := func(a, b Item) bool {
 		ra := float64(a.RiskReduction) / EffortUnits[a.Effort]
 		rb := float64(b.RiskReduction) / EffortUnits[b.Effort]
+		if s.Business != nil {
+			// With a loss model, money removed per unit of effort ranks first.
+			ra, rb = a.Return, b.Return
+		}
 		if ra != rb {
 			return ra > rb
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"github.com/mlthreat/mlthreat/internal/report/quantreport"
 	"io"
 	"strconv"
 	"strings"
@@ -125,11 +126,27 @@ func Table(w io.Writer, r *gap.Report) error {
 		fmt.Fprintf(tw, "%s\t%s%s\t%s\t%s\t%d\n", s.ID, s.Status, mark, dash(s.Required), clip(supporterList(s), 50), len(s.Threats))
 	}
 	fmt.Fprintln(tw)
+	if b := r.System.Business; b != nil {
+		cur := currency(r)
+		fmt.Fprintln(tw, "ROADMAP\tDAYS\tEFFORT\tLOSS REMOVED/YR\tPER EFFORT UNIT\tRISK REMOVED\tSUBCATEGORIES\tITEM")
+		for _, it := range r.Roadmap {
+			fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%d\t%d\t%s %s (%s)\n", it.Rank, it.Phase, it.Effort, quantreport.Money(cur, it.LossReduction), quantreport.Money(cur, it.Return), it.RiskReduction, len(it.Subcategories), it.Action, it.ID, clip(it.Name, 50))
+		}
+		return tw.Flush()
+	}
 	fmt.Fprintln(tw, "ROADMAP\tDAYS\tEFFORT\tRISK REMOVED\tSUBCATEGORIES\tITEM")
 	for _, it := range r.Roadmap {
 		fmt.Fprintf(tw, "%d\t%d\t%s\t%d\t%d\t%s %s (%s)\n", it.Rank, it.Phase, it.Effort, it.RiskReduction, len(it.Subcategories), it.Action, it.ID, clip(it.Name, 50))
 	}
 	return tw.Flush()
+}
+
+// currency is the loss model's currency, USD when it names none.
+func currency(r *gap.Report) string {
+	if b := r.System.Business; b != nil && b.Currency != "" {
+		return b.Currency
+	}
+	return "USD"
 }
 
 func supporterList(s gap.Subcategory) string {

@@ -3,6 +3,7 @@ package gapreport
 import (
 	"fmt"
 	"github.com/mlthreat/mlthreat/internal/report/mdtext"
+	"github.com/mlthreat/mlthreat/internal/report/quantreport"
 	"io"
 	"strings"
 
@@ -51,12 +52,23 @@ func Markdown(w io.Writer, r *gap.Report) error {
 	}
 	b.WriteString("\n")
 
-	b.WriteString("## Remediation roadmap\n\nRanked by residual risk removed per unit of effort (S = 1, M = 3, L = 8), prerequisites first. Risk removed is measured by re-running the threat analysis with the item in place.\n\n")
-	b.WriteString("| # | within | item | effort | residual risk removed | threats | subcategories brought to target | depends on |\n|---|---|---|---|---|---|---|---|\n")
+	money := r.System.Business != nil
+	if money {
+		b.WriteString("## Remediation roadmap\n\nRanked by expected annual loss removed per unit of effort (S = 1, M = 3, L = 8), from the model's `business:` loss model (see docs/quantify.md), prerequisites first. The loss removed is measured by re-running the threat analysis with the item in place.\n\n")
+		b.WriteString("| # | within | item | effort | annual loss removed | per effort unit | residual risk removed | threats | subcategories brought to target | depends on |\n|---|---|---|---|--:|--:|---|---|---|---|\n")
+	} else {
+		b.WriteString("## Remediation roadmap\n\nRanked by residual risk removed per unit of effort (S = 1, M = 3, L = 8), prerequisites first. Risk removed is measured by re-running the threat analysis with the item in place.\n\n")
+		b.WriteString("| # | within | item | effort | residual risk removed | threats | subcategories brought to target | depends on |\n|---|---|---|---|---|---|---|---|\n")
+	}
 	for _, it := range r.Roadmap {
 		action := "Implement"
 		if it.Action == "strengthen" {
 			action = "Complete `" + esc(it.Existing) + "`:"
+		}
+		if money {
+			cur := currency(r)
+			fmt.Fprintf(&b, "| %d | %d days | %s %s %s | %s | %s | %s | %d | %d | %s | %s |\n", it.Rank, it.Phase, action, it.ID, esc(it.Name), it.Effort, quantreport.Money(cur, it.LossReduction), quantreport.Money(cur, it.Return), it.RiskReduction, len(it.Threats), dashList(it.Subcategories), dashList(it.DependsOn))
+			continue
 		}
 		fmt.Fprintf(&b, "| %d | %d days | %s %s %s | %s | %d | %d | %s | %s |\n", it.Rank, it.Phase, action, it.ID, esc(it.Name), it.Effort, it.RiskReduction, len(it.Threats), dashList(it.Subcategories), dashList(it.DependsOn))
 	}
