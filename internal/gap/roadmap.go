@@ -26,9 +26,9 @@ type Item struct {
 	RiskReduction int      `json:"risk_reduction"`     // residual risk removed, summed over threats
 	// With a business loss model: the expected annual loss removed (in the
 	// model's currency) and that per effort unit (S 1, M 3, L 8).
-	LossReduction float64 `json:"loss_reduction,omitempty"`
-	Return        float64 `json:"loss_reduction_per_effort_unit,omitempty"`
-	Effort        string   `json:"effort"`             // S, M or L
+	LossReduction float64  `json:"loss_reduction,omitempty"`
+	Return        float64  `json:"loss_reduction_per_effort_unit,omitempty"`
+	Effort        string   `json:"effort"` // S, M or L
 	DependsOn     []string `json:"depends_on,omitempty"`
 	Phase         int      `json:"phase_days"` // 30, 60 or 90
 }

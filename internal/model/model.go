@@ -193,6 +193,17 @@ type FrequencyHint struct {
 	Range                     LossRange
 }
 
+// RegisterIDs maps threat ids to the risk-register ids risk_tracking gives them.
+func (s *System) RegisterIDs() map[string]string {
+	out := map[string]string{}
+	for _, d := range s.RiskTracking {
+		if d.Register != "" {
+			out[d.Threat] = d.Register
+		}
+	}
+	return out
+}
+
 // Component returns the component with the given id, or nil.
 func (s *System) Component(id string) *Component {
 	for _, c := range s.Components {

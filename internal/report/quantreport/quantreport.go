@@ -156,15 +156,14 @@ func Build(q *quantify.Report, version string) Document {
 		a := q.Appetite
 		d.Appetite = &a
 	}
+	registers := q.Analysis.System.RegisterIDs()
 	for _, r := range rows(q) {
 		t := r.sc.Threat
 		td := ThreatDoc{ID: t.ID, Title: t.Rule.Title, Target: t.Target.ID(), Technique: t.Technique, Status: t.Status,
 			Impacts: r.sc.Impacts, Frequency: r.sc.Input.Frequency, Magnitude: r.sc.Input.Magnitude,
 			ControlFreq: r.sc.Input.ResidualFrequency, ControlMag: r.sc.Input.ResidualMagnitude,
 			Inherent: r.tr.Inherent, Residual: r.tr.Residual, Assumptions: r.sc.Assumptions}
-		if t.Decision != nil {
-			td.Register = t.Decision.Register
-		}
+		td.Register = registers[t.ID]
 		td.AlsoThreats = []string{}
 		for _, a := range r.sc.Also {
 			td.AlsoThreats = append(td.AlsoThreats, a.ID)
