@@ -76,7 +76,7 @@ func TestReportInBrowser(t *testing.T) {
 		chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.Flag("disable-quic", true),
-		chromedp.UserDataDir(t.TempDir()))
+		chromedp.UserDataDir(profileDir(t)))
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancel()
 	ctx, cancel := chromedp.NewContext(actx)
@@ -140,4 +140,24 @@ func TestReportInBrowser(t *testing.T) {
 	if len(problems) > 0 {
 		t.Errorf("the page logged problems: %v", problems)
 	}
+}
+
+// profileDir is a browser profile directory removed after the test; Chrome
+// may still be writing to it for a moment after it closes, so removal
+// retries instead of failing the test.
+func profileDir(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "mlthreat-chrome-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for range 50 {
+			if os.RemoveAll(dir) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Logf("could not remove the browser profile %s", dir)
+	})
+	return dir
 }
