@@ -137,7 +137,9 @@ func TestTrendAndSnapshotRoundTrip(t *testing.T) {
 		t.Error("EUR and USD systems are mixed currencies")
 	}
 	newRisks := slices.IndexFunc(next.TopRisks, func(r board.Risk) bool { return r.System == "sentiment-api" && r.New })
-	oldRisks := slices.IndexFunc(next.TopRisks, func(r board.Risk) bool { return r.System == "quality-inspection" && r.New && r.Threat == first.TopRisks[0].Threat })
+	oldRisks := slices.IndexFunc(next.TopRisks, func(r board.Risk) bool {
+		return r.System == "quality-inspection" && r.New && r.Threat == first.TopRisks[0].Threat
+	})
 	if newRisks < 0 || oldRisks >= 0 {
 		t.Errorf("new-risk marks are wrong: %+v", next.TopRisks)
 	}
