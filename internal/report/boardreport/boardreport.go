@@ -172,6 +172,7 @@ func HTML(w io.Writer, s *board.Summary) error {
 func PDF(w io.Writer, s *board.Summary) error {
 	pdf := fpdf.New("P", "mm", "A4", "")
 	pdf.SetCompression(false)
+	pdf.SetCatalogSort(true) // byte-identical from run to run
 	date, _ := time.Parse("2006-01-02", s.Date)
 	pdf.SetTitle("AI risk: board summary "+s.Date, true)
 	pdf.SetCreator("mlthreat", true)

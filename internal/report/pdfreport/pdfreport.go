@@ -23,6 +23,7 @@ var fills = map[string][3]int{"critical": {248, 215, 218}, "high": {253, 226, 20
 func Write(w io.Writer, r *analysis.Report, g *gap.Report) error {
 	pdf := fpdf.New("P", "mm", "A4", "")
 	pdf.SetCompression(false)
+	pdf.SetCatalogSort(true) // byte-identical from run to run
 	pdf.SetTitle("Threat model summary: "+r.System.Info.Name, true)
 	pdf.SetCreator("mlthreat", true)
 	pdf.SetCreationDate(dateOf(r.Date))
