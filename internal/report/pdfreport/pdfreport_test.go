@@ -40,6 +40,12 @@ func TestExecutiveSummary(t *testing.T) {
 	if err := pdfreport.Write(&b, r, g); err != nil {
 		t.Fatal(err)
 	}
+	for range 3 {
+		var again bytes.Buffer
+		if err := pdfreport.Write(&again, r, g); err != nil || !bytes.Equal(again.Bytes(), b.Bytes()) {
+			t.Fatal("the PDF is not byte-identical from run to run")
+		}
+	}
 	pdf := b.Bytes()
 	if !bytes.HasPrefix(pdf, []byte("%PDF-")) || !bytes.Contains(pdf, []byte("%%EOF")) {
 		t.Fatal("not a PDF")
