@@ -76,6 +76,7 @@ func Load(file string, b []byte, lim Limits) (*System, diag.List) {
 	}
 	s := decode(file, root)
 	c.keys(root)
+	c.todos(root)
 	c.props(s)
 	c.semantics(s)
 	c.schema(root)
