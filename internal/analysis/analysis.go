@@ -19,6 +19,7 @@ import (
 
 	"github.com/mlthreat/mlthreat/internal/catalog"
 	"github.com/mlthreat/mlthreat/internal/diag"
+	"github.com/mlthreat/mlthreat/internal/evidence"
 	"github.com/mlthreat/mlthreat/internal/model"
 	"github.com/mlthreat/mlthreat/internal/rules"
 )
@@ -32,7 +33,9 @@ type Report struct {
 	Rules     int       // rules evaluated
 	Date      string    // evaluation date (YYYY-MM-DD) used for expiry
 	Precedent []Precedent
-	ev        *evaluator // kept for ElementVars
+	Verified  []Verification    // controls that test results showed to hold
+	Unmatched []evidence.Record // current evidence that bears on no threat
+	ev        *evaluator        // kept for ElementVars
 }
 
 // ElementVars returns the CEL variables of a component, flow or zone as rule
@@ -114,8 +117,10 @@ type Threat struct {
 	Decision    *model.Decision
 	RMF         []string
 	CaseStudies []string
-	facts       factSource // what the condition read; words it on demand
-	Line        int        // YAML line of the target element
+	Evidence    []EvidenceRef // test results on this threat, confirming ones first
+	Confirmed   bool          // a result showed the attack working
+	facts       factSource    // what the condition read; words it on demand
+	Line        int           // YAML line of the target element
 }
 
 // Target names the element a threat is on.
@@ -204,6 +209,13 @@ func StableID(rule, element, technique string) string {
 // Options tune an analysis.
 type Options struct {
 	Today time.Time // for expiry checks; zero means now
+
+	// Red-team and test results (see docs/evidence.md). Zero values of the
+	// three settings mean the defaults in package evidence.
+	Evidence       []evidence.Record
+	ConfirmRate    float64 // attack success rate that confirms a threat
+	VerifyAttempts int     // sample size a lower rate needs to verify controls
+	MaxEvidenceAge int     // days after which a result is stale
 }
 
 // Analyze derives the threats of a validated system.
@@ -227,6 +239,7 @@ func Analyze(s *model.System, cat *catalog.Catalog, set *rules.Set, opt Options)
 	for _, f := range s.Flows {
 		e.flows[f.ID] = f
 	}
+	e.controls = newControlIndex(e)
 	// Everything shared is computed up front; the evaluation below then only
 	// reads it, so elements are evaluated in parallel on all cores.
 	for _, rule := range set.Rules {
@@ -266,6 +279,7 @@ func Analyze(s *model.System, cat *catalog.Catalog, set *rules.Set, opt Options)
 	}
 	r.Threats = threats
 	r.ev = e
+	e.attachEvidence(opt, today)
 	e.decisions()
 	e.precedent()
 	sort.SliceStable(r.Threats, func(i, j int) bool {
@@ -297,6 +311,7 @@ type evaluator struct {
 	info      map[*rules.Rule]ruleFacts
 	sysVars   map[string]any
 	dataItems map[string]map[string]any // CEL view of each data item, shared
+	controls  *controlIndex
 }
 
 type propsEntry struct {

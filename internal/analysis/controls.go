@@ -12,6 +12,9 @@ import (
 
 var statusRank = map[string]int{"implemented": 3, "partial": 2, "planned": 1, "none": 0}
 
+// statusByRank names a rank; a control whose status is none covers nothing.
+var statusByRank = [4]string{"missing", "planned", "partial", "implemented"}
+
 // covers reports whether a control addresses a rule mitigation: directly, or
 // through an mlthreat control id that implements that ATLAS mitigation (and
 // the reverse).
@@ -26,6 +29,81 @@ func (e *evaluator) covers(ctl *model.Control, mitigation string) bool {
 		if c := e.cat.Control(mitigation); c != nil && slices.Contains(c.Mitigations, m) {
 			return true
 		}
+	}
+	return false
+}
+
+// controlIndex finds the controls that may cover a mitigation without
+// scanning them all for every threat, which made analysis quadratic when a
+// model has many controls.
+type controlIndex struct {
+	byMitigation map[string][]*indexedControl // in model order
+}
+
+type indexedControl struct {
+	ctl     *model.Control
+	applies map[string]bool // nil: applies to the whole system
+}
+
+// newControlIndex files each control under every mitigation covers would
+// match: its own ids, the ATLAS mitigations its mlthreat controls implement,
+// and the mlthreat controls that implement its ATLAS mitigations.
+func newControlIndex(e *evaluator) *controlIndex {
+	implementedBy := map[string][]string{} // ATLAS mitigation -> mlthreat controls
+	for _, c := range e.cat.Controls {
+		for _, m := range c.Mitigations {
+			implementedBy[m] = append(implementedBy[m], c.ID)
+		}
+	}
+	x := &controlIndex{byMitigation: map[string][]*indexedControl{}}
+	for _, ctl := range e.sys.Controls {
+		ic := &indexedControl{ctl: ctl}
+		if len(ctl.AppliesTo) > 0 {
+			ic.applies = make(map[string]bool, len(ctl.AppliesTo))
+			for _, a := range ctl.AppliesTo {
+				ic.applies[a] = true
+			}
+		}
+		keys := map[string]bool{}
+		for _, m := range ctl.Mitigates {
+			keys[m] = true
+			if c := e.cat.Control(m); c != nil {
+				for _, am := range c.Mitigations {
+					keys[am] = true
+				}
+			}
+			for _, mc := range implementedBy[m] {
+				keys[mc] = true
+			}
+		}
+		for k := range keys {
+			x.byMitigation[k] = append(x.byMitigation[k], ic)
+		}
+	}
+	return x
+}
+
+// applies is appliesTo with the control's targets in a set.
+func (e *evaluator) applies(ic *indexedControl, t Target) bool {
+	if ic.applies == nil {
+		return true
+	}
+	id := t.ID()
+	if ic.applies[id] {
+		return true
+	}
+	if c := e.g.comps[id]; c != nil {
+		if ic.applies[c.Zone] {
+			return true
+		}
+		for _, f := range e.g.in[id] {
+			if ic.applies[f.ID] || ic.applies[f.From] {
+				return true
+			}
+		}
+	}
+	if f := e.flows[id]; f != nil && (ic.applies[f.From] || ic.applies[f.To]) {
+		return true
 	}
 	return false
 }
@@ -66,8 +144,9 @@ func (e *evaluator) residual(t *Threat, _ map[string]any) {
 	var factors []string
 	for _, m := range t.Rule.Mitigations {
 		best, bestCtl := -1, ""
-		for _, ctl := range e.sys.Controls {
-			if !e.appliesTo(ctl, t.Target) || !e.covers(ctl, m) {
+		for _, ic := range e.controls.byMitigation[m] {
+			ctl := ic.ctl
+			if !e.applies(ic, t.Target) {
 				continue
 			}
 			status := ctl.Status
@@ -81,14 +160,7 @@ func (e *evaluator) residual(t *Threat, _ map[string]any) {
 		ms := MitigationStatus{ID: m, Status: "missing"}
 		if best >= 0 {
 			ms.Control = bestCtl
-			for s, r := range statusRank {
-				if r == best {
-					ms.Status = s
-				}
-			}
-			if ms.Status == "none" {
-				ms.Status = "missing"
-			}
+			ms.Status = statusByRank[best]
 		}
 		switch ms.Status {
 		case "implemented":
@@ -138,6 +210,10 @@ func (e *evaluator) decisions() {
 		}
 		if d.Status == "" {
 			continue // only links a risk-register id
+		}
+		if t.Confirmed && (d.Status == "mitigated" || d.Status == "false-positive") {
+			note(d, "risk_tracking marks %s %s, but evidence %s shows the attack working (%s); the threat stays open", d.Threat, d.Status, t.Evidence[0].ID, t.Evidence[0].Summary())
+			continue
 		}
 		if d.Status != "mitigated" && (d.Justification == "" || d.Owner == "") {
 			note(d, "decision on %s (%s) needs a justification and an owner; the threat stays open", d.Threat, d.Status)

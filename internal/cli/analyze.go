@@ -12,7 +12,10 @@ import (
 
 	"github.com/mlthreat/mlthreat/internal/analysis"
 	"github.com/mlthreat/mlthreat/internal/diag"
+	"github.com/mlthreat/mlthreat/internal/evidence"
 	"github.com/mlthreat/mlthreat/internal/gap"
+	"github.com/mlthreat/mlthreat/internal/interop/otm"
+	"github.com/mlthreat/mlthreat/internal/interop/threatdragon"
 	"github.com/mlthreat/mlthreat/internal/model"
 	"github.com/mlthreat/mlthreat/internal/report"
 	"github.com/mlthreat/mlthreat/internal/report/attackflow"
@@ -38,6 +41,8 @@ type analyzeFlags struct {
 	tactic      string
 	explain     string
 	template    string
+	evidence    string
+	maxAge      int
 }
 
 func (a *app) analyzeCommand() *cobra.Command {
@@ -63,13 +68,15 @@ input or a broken rule pack.`,
 			return a.analyze(args[0], f)
 		},
 	}
-	cmd.Flags().StringVarP(&f.format, "format", "f", "table", "output format: table, json, markdown, html, pdf, csv or xlsx (risk register), sarif, stix (MITRE Attack Flow), navigator (ATLAS Navigator layer), template")
+	cmd.Flags().StringVarP(&f.format, "format", "f", "table", "output format: table, json, markdown, html, pdf, csv or xlsx (risk register), sarif, stix (MITRE Attack Flow), navigator (ATLAS Navigator layer), otm (Open Threat Model), threat-dragon (Threat Dragon 2 model), template")
 	cmd.Flags().StringVarP(&f.out, "output", "o", "", "write to this file instead of stdout")
 	cmd.Flags().StringArrayVar(&f.rulesDirs, "rules", nil, "also load the rule packs (*.yaml) in this directory; repeatable")
 	cmd.Flags().StringVar(&f.minSeverity, "min-severity", "", "only threats whose residual severity is at least this: low, medium, high or critical")
 	cmd.Flags().StringVar(&f.tactic, "tactic", "", "only threats whose technique belongs to this ATLAS tactic (id or name)")
 	cmd.Flags().StringVar(&f.template, "template", "", "with --format template: a Go text/template file rendered over the JSON report value")
 	cmd.Flags().StringVar(&f.explain, "explain", "", "explain one threat id: rule, condition, facts and every scoring factor")
+	cmd.Flags().StringVar(&f.evidence, "evidence", "", "red-team evidence file (default: FILE's .evidence.yaml when it exists; see docs/evidence.md)")
+	cmd.Flags().IntVar(&f.maxAge, "max-evidence-age", evidence.DefaultMaxAge, "days after which evidence is stale: flagged, and no longer verifies controls")
 	return cmd
 }
 
@@ -87,7 +94,7 @@ func (a *app) analyze(file string, f *analyzeFlags) error {
 		s, ds := model.LoadFile(file, model.DefaultLimits)
 		mch <- loadedModel{s, ds}
 	}()
-	if err := oneOf(f.format, "table", "json", "markdown", "html", "pdf", "csv", "xlsx", "navigator", "sarif", "stix", "template"); err != nil {
+	if err := oneOf(f.format, "table", "json", "markdown", "html", "pdf", "csv", "xlsx", "navigator", "sarif", "stix", "otm", "threat-dragon", "template"); err != nil {
 		return exitWith(ExitUsage, "--format: %v", err)
 	}
 	if f.minSeverity != "" {
@@ -134,7 +141,18 @@ func (a *app) analyze(file string, f *analyzeFlags) error {
 		kinds[c.Kind] = true
 	}
 	set.Precompile(kinds)
-	rep, err := analysis.Analyze(sys, cat, set, analysis.Options{})
+	if f.maxAge < 1 {
+		return exitWith(ExitUsage, "--max-evidence-age must be at least 1 day")
+	}
+	today, err := a.today()
+	if err != nil {
+		return err
+	}
+	recs, err := a.loadEvidence(file, f.evidence, sys, cat, today, f.maxAge)
+	if err != nil {
+		return err
+	}
+	rep, err := analysis.Analyze(sys, cat, set, analysis.Options{Today: today, Evidence: recs, MaxEvidenceAge: f.maxAge})
 	if err != nil {
 		return exitWith(ExitUsage, "%v", err)
 	}
@@ -183,6 +201,10 @@ func (a *app) analyze(file string, f *analyzeFlags) error {
 		w = tmplreport.Writer{Template: tpl, Version: version()}
 	case "stix":
 		w = attackflow.Writer{Timestamp: time.Now().UTC().Format("2006-01-02T15:04:05.000Z")}
+	case "otm":
+		w = otm.Writer{}
+	case "threat-dragon":
+		w = threatdragon.Writer{}
 	case "sarif":
 		w = sarifreport.Writer{Version: version()}
 	default:
@@ -321,6 +343,16 @@ func (a *app) explain(r *analysis.Report, id string) error {
 	}
 	if len(t.CaseStudies) > 0 {
 		fmt.Fprintf(w, "\nprecedent: %s\n", labels(cat.Name, first(t.CaseStudies, 5)))
+	}
+	if len(t.Evidence) > 0 {
+		fmt.Fprintf(w, "\nevidence:\n")
+		for _, ref := range t.Evidence {
+			note := ""
+			if ref.Reason != "" {
+				note = " (" + ref.Reason + ")"
+			}
+			fmt.Fprintf(w, "  - %s %s: %s, %s%s\n", ref.ID, ref.Outcome, ref.Label(), ref.Summary(), note)
+		}
 	}
 	fmt.Fprintf(w, "\n%s\n", t.Rule.Rationale)
 	return nil

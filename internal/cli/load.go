@@ -6,6 +6,7 @@ import (
 	"github.com/mlthreat/mlthreat/internal/analysis"
 	"github.com/mlthreat/mlthreat/internal/catalog"
 	"github.com/mlthreat/mlthreat/internal/diag"
+	"github.com/mlthreat/mlthreat/internal/evidence"
 	"github.com/mlthreat/mlthreat/internal/model"
 	"github.com/mlthreat/mlthreat/internal/rules"
 	"github.com/mlthreat/mlthreat/internal/validate"
@@ -49,7 +50,15 @@ func (a *app) analyzeFile(file string) (*analysis.Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep, err := analysis.Analyze(sys, cat, set, analysis.Options{})
+	today, err := a.today()
+	if err != nil {
+		return nil, err
+	}
+	recs, err := a.loadEvidence(file, "", sys, cat, today, evidence.DefaultMaxAge)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := analysis.Analyze(sys, cat, set, analysis.Options{Today: today, Evidence: recs})
 	if err != nil {
 		return nil, exitWith(ExitUsage, "%v", err)
 	}

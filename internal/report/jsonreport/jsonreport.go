@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"math"
 	"strconv"
 
 	"github.com/mlthreat/mlthreat/internal/analysis"
@@ -19,6 +20,8 @@ type Document struct {
 	Summary   Summary           `json:"summary"`
 	Threats   []Threat          `json:"threats"`
 	Precedent []Precedent       `json:"precedent"`
+	Verified  []Verified        `json:"verified_controls,omitempty"`
+	Unmatched []string          `json:"evidence_unmatched,omitempty"`
 	Notes     []Note            `json:"notes,omitempty"`
 }
 
@@ -60,6 +63,8 @@ type Threat struct {
 	Residual    Residual     `json:"residual"`
 	Status      string       `json:"status"`
 	Decision    *Decision    `json:"decision,omitempty"`
+	Confirmed   bool         `json:"confirmed,omitempty"`
+	Evidence    []Evidence   `json:"evidence,omitempty"`
 	RMF         []string     `json:"rmf"`
 	CaseStudies []string     `json:"case_studies"`
 	Facts       []string     `json:"facts,omitempty"`
@@ -111,6 +116,32 @@ type Decision struct {
 	Justification string `json:"justification,omitempty"`
 	Owner         string `json:"owner,omitempty"`
 	Until         string `json:"until,omitempty"`
+}
+
+// Evidence is a test result bearing on a threat (docs/evidence.md).
+type Evidence struct {
+	ID          string   `json:"id"`
+	Tool        string   `json:"tool"`
+	Attack      string   `json:"attack"`
+	Detector    string   `json:"detector,omitempty"`
+	Strategy    string   `json:"strategy,omitempty"`
+	Techniques  []string `json:"techniques"`
+	SuccessRate float64  `json:"success_rate"`
+	Attempts    int      `json:"attempts"`
+	Successes   int      `json:"successes"`
+	Date        string   `json:"date"`
+	AgeDays     int      `json:"age_days"`
+	Stale       bool     `json:"stale,omitempty"`
+	Outcome     string   `json:"outcome"`
+	Reason      string   `json:"reason,omitempty"`
+	Source      string   `json:"source,omitempty"`
+}
+
+// Verified is a control that test results showed to hold.
+type Verified struct {
+	Control  string   `json:"control"`
+	Evidence []string `json:"evidence"`
+	Threats  []string `json:"threats"`
 }
 
 type Precedent struct {
@@ -175,7 +206,22 @@ func Build(r *analysis.Report, version string) Document {
 		if t.Decision != nil {
 			th.Decision = &Decision{Status: t.Decision.Status, Justification: t.Decision.Justification, Owner: t.Decision.Owner, Until: t.Decision.Until}
 		}
+		for _, ref := range t.Evidence {
+			th.Evidence = append(th.Evidence, Evidence{
+				ID: ref.ID, Tool: ref.Tool, Attack: ref.Attack, Detector: ref.Detector, Strategy: ref.Strategy,
+				Techniques: nonNil(ref.Techniques), SuccessRate: math.Round(ref.Rate()*10000) / 10000, Attempts: ref.Attempts,
+				Successes: ref.Successes, Date: ref.Date, AgeDays: ref.AgeDays, Stale: ref.Stale, Outcome: ref.Outcome,
+				Reason: ref.Reason, Source: ref.Source,
+			})
+		}
+		th.Confirmed = t.Confirmed
 		d.Threats = append(d.Threats, th)
+	}
+	for _, v := range r.Verified {
+		d.Verified = append(d.Verified, Verified(v))
+	}
+	for _, u := range r.Unmatched {
+		d.Unmatched = append(d.Unmatched, u.ID)
 	}
 	d.Summary.Techniques = len(techs)
 	for _, p := range r.Precedent {
@@ -214,7 +260,13 @@ func writeDocument(out io.Writer, d Document) error {
 	s.field("summary", d.Summary, false)
 	s.list("threats", d.Threats)
 	s.raw(",\n")
-	s.field("precedent", d.Precedent, len(d.Notes) == 0)
+	s.field("precedent", d.Precedent, len(d.Verified)+len(d.Unmatched)+len(d.Notes) == 0)
+	if len(d.Verified) > 0 {
+		s.field("verified_controls", d.Verified, len(d.Unmatched)+len(d.Notes) == 0)
+	}
+	if len(d.Unmatched) > 0 {
+		s.field("evidence_unmatched", d.Unmatched, len(d.Notes) == 0)
+	}
 	if len(d.Notes) > 0 {
 		s.field("notes", d.Notes, true)
 	}

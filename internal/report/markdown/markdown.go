@@ -96,6 +96,16 @@ func (Writer) Write(out io.Writer, r *analysis.Report) error {
 			if len(t.CaseStudies) > 0 {
 				fmt.Fprintf(&b, "- **Precedent:** %s\n", strings.Join(first(t.CaseStudies, 5), ", "))
 			}
+			if len(t.Evidence) > 0 {
+				head := "tested"
+				if t.Confirmed {
+					head = "**confirmed** by testing"
+				}
+				fmt.Fprintf(&b, "- **Evidence:** %s\n", head)
+				for _, ref := range t.Evidence {
+					fmt.Fprintf(&b, "  - `%s` %s: %s, %s%s\n", ref.ID, ref.Outcome, esc(ref.Label()), esc(ref.Summary()), evidenceNote(ref))
+				}
+			}
 			fmt.Fprintf(&b, "\n%s\n\n", esc(t.Rule.Rationale))
 		}
 	}
@@ -128,6 +138,12 @@ func (Writer) Write(out io.Writer, r *analysis.Report) error {
 	for _, p := range first2(r.Precedent, 10) {
 		fmt.Fprintf(&b, "| %s %s | %d: %s |\n", p.CaseStudy, esc(r.Catalog.Name(p.CaseStudy)), p.Overlap, strings.Join(p.Techniques, ", "))
 	}
+	if len(r.Verified) > 0 {
+		b.WriteString("\n## Verified controls\n\nControls on threats that well-sampled, recent tests failed to break.\n\n| control | evidence | threats |\n|---|---|---|\n")
+		for _, v := range r.Verified {
+			fmt.Fprintf(&b, "| `%s` | %s | %s |\n", esc(v.Control), strings.Join(v.Evidence, ", "), strings.Join(v.Threats, ", "))
+		}
+	}
 	if len(r.Notes) > 0 {
 		b.WriteString("\n## Notes\n\n")
 		for _, n := range r.Notes {
@@ -136,6 +152,20 @@ func (Writer) Write(out io.Writer, r *analysis.Report) error {
 	}
 	_, err := io.WriteString(out, b.String())
 	return err
+}
+
+func evidenceNote(ref analysis.EvidenceRef) string {
+	var parts []string
+	if ref.Reason != "" {
+		parts = append(parts, ref.Reason)
+	}
+	if ref.Stale && ref.Outcome != analysis.Inconclusive {
+		parts = append(parts, fmt.Sprintf("stale: %d days old", ref.AgeDays))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + esc(strings.Join(parts, "; ")) + ")"
 }
 
 func countTargets(r *analysis.Report) int {

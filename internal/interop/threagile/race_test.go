@@ -1,0 +1,5 @@
+//go:build race
+
+package threagile_test
+
+func init() { raceEnabled = true }

@@ -1,0 +1,205 @@
+// Package interop holds what the importers and exporters of other threat
+// modeling tools' formats share: a position-keeping tree that YAML and JSON
+// files are read into under limits, the intermediate model an importer
+// builds and its deterministic YAML emitter, id slugs, and the guesses that
+// map foreign element types to mlthreat kinds. It imports only model and
+// diag; the format packages (threagile, otm, threatdragon) import it.
+package interop
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Kind of a tree node.
+type Kind uint8
+
+const (
+	Null Kind = iota
+	Scalar
+	Map
+	List
+)
+
+// Node is one value of a foreign file with its 1-based line and column.
+// Aliases and merge keys are already expanded.
+type Node struct {
+	Kind   Kind
+	Value  string // scalar text
+	Quoted bool   // a string rather than a number, bool or null
+	Line   int
+	Col    int
+	Keys   []*Node // Map: key nodes, parallel to Vals
+	Vals   []*Node
+	Items  []*Node // List
+}
+
+// Get returns the value of key in a map, or nil.
+func (n *Node) Get(key string) *Node {
+	if n == nil || n.Kind != Map {
+		return nil
+	}
+	for i, k := range n.Keys {
+		if k.Value == key {
+			return n.Vals[i]
+		}
+	}
+	return nil
+}
+
+// Text returns a scalar's text, or "" for anything else.
+func (n *Node) Text() string {
+	if n == nil || n.Kind != Scalar {
+		return ""
+	}
+	return n.Value
+}
+
+// Str returns the trimmed text of key's scalar value.
+func (n *Node) Str(key string) string { return strings.TrimSpace(n.Get(key).Text()) }
+
+// Bool reads key as a boolean; ok is false when it is missing or not one.
+func (n *Node) Bool(key string) (v, ok bool) {
+	s := n.Get(key).Text()
+	switch strings.ToLower(s) {
+	case "true", "yes", "on":
+		return true, true
+	case "false", "no", "off":
+		return false, true
+	}
+	return false, false
+}
+
+// Number reads key as a number; ok is false when it is not one.
+func (n *Node) Number(key string) (float64, bool) {
+	v := n.Get(key)
+	if v == nil || v.Kind != Scalar {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(v.Value), 64)
+	return f, err == nil
+}
+
+// Strings reads a list of scalars; a lone scalar counts as a one-item list.
+func (n *Node) Strings() []string {
+	if n == nil {
+		return nil
+	}
+	if n.Kind == Scalar {
+		if s := strings.TrimSpace(n.Value); s != "" {
+			return []string{s}
+		}
+		return nil
+	}
+	var out []string
+	for _, it := range n.Items {
+		if it.Kind == Scalar {
+			if s := strings.TrimSpace(it.Value); s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// Len is the number of entries of a map or items of a list.
+func (n *Node) Len() int {
+	if n == nil {
+		return 0
+	}
+	if n.Kind == Map {
+		return len(n.Keys)
+	}
+	return len(n.Items)
+}
+
+// Plain converts the node into plain values for an x- field: string, bool,
+// int, float64, nil, []any and Fields (an ordered map).
+func (n *Node) Plain() any {
+	if n == nil {
+		return nil
+	}
+	switch n.Kind {
+	case Scalar:
+		if n.Quoted {
+			return n.Value
+		}
+		switch n.Value {
+		case "true":
+			return true
+		case "false":
+			return false
+		}
+		if i, err := strconv.Atoi(n.Value); err == nil {
+			return i
+		}
+		if f, err := strconv.ParseFloat(n.Value, 64); err == nil {
+			return f
+		}
+		return n.Value
+	case Map:
+		f := make(Fields, 0, len(n.Keys))
+		for i, k := range n.Keys {
+			f = append(f, Field{k.Value, n.Vals[i].Plain()})
+		}
+		return f
+	case List:
+		out := make([]any, 0, len(n.Items))
+		for _, it := range n.Items {
+			out = append(out, it.Plain())
+		}
+		return out
+	}
+	return nil
+}
+
+// KeysOrNil returns a map's keys; nil for anything else.
+func (n *Node) KeysOrNil() []*Node {
+	if n == nil || n.Kind != Map {
+		return nil
+	}
+	return n.Keys
+}
+
+// ValsOrNil returns a map's values; nil for anything else.
+func (n *Node) ValsOrNil() []*Node {
+	if n == nil || n.Kind != Map {
+		return nil
+	}
+	return n.Vals
+}
+
+// ItemsOrScalar returns a list's items, a lone scalar as one item, or nil.
+func (n *Node) ItemsOrScalar() []*Node {
+	if n == nil {
+		return nil
+	}
+	switch n.Kind {
+	case List:
+		return n.Items
+	case Scalar:
+		return []*Node{n}
+	}
+	return nil
+}
+
+// KeyNode returns the key node of a map entry, or nil.
+func (n *Node) KeyNode(key string) *Node {
+	if n == nil || n.Kind != Map {
+		return nil
+	}
+	for _, k := range n.Keys {
+		if k.Value == key {
+			return k
+		}
+	}
+	return nil
+}
+
+// Is reports the node's kind; a missing node is Null.
+func (n *Node) Is(k Kind) bool {
+	if n == nil {
+		return k == Null
+	}
+	return n.Kind == k
+}
