@@ -14,6 +14,7 @@ import (
 
 	"github.com/mlthreat/mlthreat/internal/analysis"
 	"github.com/mlthreat/mlthreat/internal/catalog"
+	"github.com/mlthreat/mlthreat/internal/evidence"
 	"github.com/mlthreat/mlthreat/internal/gap"
 	"github.com/mlthreat/mlthreat/internal/gate"
 	"github.com/mlthreat/mlthreat/internal/model"
@@ -147,7 +148,7 @@ func (a *app) gate(f gateFlags, files []string) error {
 	for range max(1, min(runtime.GOMAXPROCS(0), len(files))) {
 		wg.Go(func() {
 			for i := range next {
-				outcomes[i] = gateOne(files[i], f, pol, cat, set, cw, today)
+				outcomes[i] = a.gateOne(files[i], f, pol, cat, set, cw, today)
 			}
 		})
 	}
@@ -215,7 +216,7 @@ func (a *app) gate(f gateFlags, files []string) error {
 }
 
 // gateOne loads, analyses and judges one model file.
-func gateOne(file string, f gateFlags, pol *gate.Policy, cat *catalog.Catalog, set *rules.Set, cw *gap.Crosswalk, today time.Time) *gateOutcome {
+func (a *app) gateOne(file string, f gateFlags, pol *gate.Policy, cat *catalog.Catalog, set *rules.Set, cw *gap.Crosswalk, today time.Time) *gateOutcome {
 	o := &gateOutcome{}
 	sys, ds := validate.File(file, cat, model.DefaultLimits)
 	for _, d := range ds {
@@ -233,12 +234,20 @@ func gateOne(file string, f gateFlags, pol *gate.Policy, cat *catalog.Catalog, s
 		}
 		return o
 	}
-	rep, err := analysis.Analyze(sys, cat, set, analysis.Options{Today: today})
+	// Evidence warnings go with this file's diagnostics.
+	sub := *a
+	sub.stderr = &o.diags
+	recs, err := sub.loadEvidence(file, "", sys, cat, today, evidence.DefaultMaxAge)
+	if err != nil {
+		o.usage = err
+		return o
+	}
+	rep, err := analysis.Analyze(sys, cat, set, analysis.Options{Today: today, Evidence: recs})
 	if err != nil {
 		o.usage = exitWith(ExitUsage, "%s: %v", file, err)
 		return o
 	}
-	in := gate.Input{File: file, System: sys, Report: rep, Today: today, Artifacts: gate.CheckArtifacts(file, sys)}
+	in := gate.Input{File: file, System: sys, Report: rep, Today: today, Artifacts: gate.CheckArtifacts(file, sys), Evidence: recs}
 	if in.Model, err = gate.FileDigest(file); err != nil {
 		o.usage = exitWith(ExitUsage, "%s: %v", file, err)
 		return o

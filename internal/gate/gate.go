@@ -12,6 +12,7 @@ import (
 	"github.com/google/cel-go/cel"
 
 	"github.com/mlthreat/mlthreat/internal/analysis"
+	"github.com/mlthreat/mlthreat/internal/evidence"
 	"github.com/mlthreat/mlthreat/internal/gap"
 	"github.com/mlthreat/mlthreat/internal/model"
 )
@@ -25,6 +26,7 @@ type Input struct {
 	Record    *Record     // the signed review, or nil
 	Model     string      // sha256 of the model file
 	Artifacts []ArtifactState
+	Evidence  []evidence.Record // the model's evidence file, when it has one
 	Today     time.Time
 }
 
@@ -112,6 +114,7 @@ func Evaluate(pol *Policy, in Input) (*Result, error) {
 	ev.review()
 	ev.stale()
 	ev.custom()
+	ev.evidence()
 	ev.escalation()
 	if ev.err != nil {
 		return nil, ev.err
@@ -494,6 +497,43 @@ func (ev *evaluation) custom() {
 				ev.add(Finding{Check: "custom:" + c.ID, Verdict: c.Verdict, Policy: ev.where(c.Pos), Message: msg("system " + ev.in.System.Info.ID)})
 			}
 		}
+	}
+}
+
+// evidence asks for a recent red-team result on every component of the
+// policy's kinds.
+func (ev *evaluation) evidence() {
+	r := ev.pol.Evidence
+	if r == nil {
+		return
+	}
+	ev.ran("evidence")
+	newest := map[string]int{} // element -> age in days of its newest result
+	for _, rec := range evidence.Current(ev.in.Evidence) {
+		age, ok := rec.Age(ev.in.Today)
+		if !ok {
+			continue
+		}
+		if best, seen := newest[rec.Target]; !seen || age < best {
+			newest[rec.Target] = age
+		}
+	}
+	for _, c := range ev.in.System.Components {
+		if !slices.Contains(r.Kinds, c.Kind) {
+			continue
+		}
+		p := c.Node.Pos()
+		f := Finding{Check: "evidence", Verdict: r.Verdict, Element: c.ID, Line: p.Line, Col: p.Col, Policy: ev.where(r.Pos)}
+		age, ok := newest[c.ID]
+		switch {
+		case !ok:
+			f.Message = fmt.Sprintf("%s %q has no red-team evidence; run the tests `mlthreat testplan` lists and `mlthreat evidence import` the results", c.Kind, c.ID)
+		case age > r.MaxAgeDays:
+			f.Message = fmt.Sprintf("%s %q: the newest red-team evidence is %d days old; the policy allows %d", c.Kind, c.ID, age, r.MaxAgeDays)
+		default:
+			continue
+		}
+		ev.add(f)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mlthreat/mlthreat/internal/analysis"
 	"github.com/mlthreat/mlthreat/internal/catalog"
+	"github.com/mlthreat/mlthreat/internal/evidence"
 	"github.com/mlthreat/mlthreat/internal/model"
 	"github.com/mlthreat/mlthreat/internal/rules"
 	"github.com/mlthreat/mlthreat/internal/validate"
@@ -343,5 +344,30 @@ func TestSpecialFilesDoNotHang(t *testing.T) {
 	case <-done:
 	case <-time.After(5 * time.Second):
 		t.Fatal("reading a special file blocked")
+	}
+}
+
+func TestEvidenceRule(t *testing.T) {
+	pol := policy(t, "policy: 1\nstale: off\nfail_on: {severity: none}\nevidence: {max_age_days: 30, kinds: [inference-api]}\n")
+	in := input(t, "testdata/risky.yaml", "")
+	res, err := Evaluate(pol, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := checks(res, "evidence"); len(got) != 1 || got[0].Element != "api" || !strings.Contains(got[0].Message, "has no red-team evidence") {
+		t.Fatalf("want the API without evidence: %+v", res.Findings)
+	}
+	recent := evidence.Record{ID: "ev-1", Tool: "garak", Attack: "promptinject", Target: "api", Techniques: []string{"AML.T0051"}, Attempts: 200, Successes: 0, Date: "2026-11-20"}
+	old := recent
+	old.ID, old.Date, old.Attack = "ev-0", "2026-01-02", "dan"
+	in.Evidence = []evidence.Record{old}
+	res, _ = Evaluate(pol, in)
+	if got := checks(res, "evidence"); len(got) != 1 || !strings.Contains(got[0].Message, "329 days old; the policy allows 30") {
+		t.Fatalf("want stale evidence reported: %+v", got)
+	}
+	in.Evidence = []evidence.Record{old, recent}
+	res, _ = Evaluate(pol, in)
+	if got := checks(res, "evidence"); len(got) != 0 {
+		t.Fatalf("a recent result satisfies the rule: %+v", got)
 	}
 }

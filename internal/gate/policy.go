@@ -57,6 +57,16 @@ type Policy struct {
 	Review             *ReviewRule
 	Custom             []Custom
 	Escalation         Escalation
+	Evidence           *EvidenceRule
+}
+
+// EvidenceRule asks for recent red-team results on the components that
+// outsiders can attack (see docs/evidence.md).
+type EvidenceRule struct {
+	MaxAgeDays int
+	Kinds      []string
+	Verdict    string
+	Pos        Pos
 }
 
 // Override sets a stricter (or looser) threshold for a technique or tactic.
@@ -408,7 +418,7 @@ func (p *parser) mitigation(n *yaml.Node, what, id string) {
 }
 
 func (p *parser) top(root *yaml.Node, pol *Policy) {
-	known := []string{"policy", "name", "description", "extends", "fail_on", "expired_acceptances", "stale", "require_controls", "forbid", "rmf_coverage", "review", "custom", "escalate"}
+	known := []string{"policy", "name", "description", "extends", "fail_on", "expired_acceptances", "stale", "require_controls", "forbid", "rmf_coverage", "review", "custom", "escalate", "evidence"}
 	if v := child(root, "policy"); v == nil {
 		p.fail(root, "missing `policy: 1` (the policy format version)")
 	} else if v.Value != "1" {
@@ -442,6 +452,8 @@ func (p *parser) top(root *yaml.Node, pol *Policy) {
 			p.list(v, key, func(i int, it *yaml.Node) { p.custom(it, fmt.Sprintf("custom[%d]", i), pol) })
 		case "escalate":
 			p.escalate(v, pol)
+		case "evidence":
+			p.evidence(v, pol)
 		}
 	})
 	if pol.Name == "" {
@@ -578,6 +590,30 @@ func (p *parser) review(n *yaml.Node, pol *Policy) {
 		}
 	})
 	pol.Review = r
+}
+
+func (p *parser) evidence(n *yaml.Node, pol *Policy) {
+	r := &EvidenceRule{MaxAgeDays: 90, Kinds: []string{"llm", "agent"}, Verdict: Fail, Pos: Pos{n.Line, n.Column}}
+	p.fields(n, "evidence", []string{"max_age_days", "kinds", "verdict"}, func(key string, k, v *yaml.Node) {
+		switch key {
+		case "max_age_days":
+			r.MaxAgeDays = p.integer(v, "evidence.max_age_days", 1)
+		case "kinds":
+			r.Kinds = nil
+			items := []*yaml.Node{v}
+			if v.Kind == yaml.SequenceNode {
+				items = v.Content
+			}
+			for _, it := range items {
+				if k := p.kind(it, "evidence.kinds"); k != "" {
+					r.Kinds = append(r.Kinds, k)
+				}
+			}
+		case "verdict":
+			r.Verdict = p.oneOf(v, "evidence.verdict", Fail, Warn, Escalate)
+		}
+	})
+	pol.Evidence = r
 }
 
 func (p *parser) custom(n *yaml.Node, what string, pol *Policy) {
