@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/bits"
 	"math/rand/v2"
+	"sync"
 )
 
 // Range is a three-point estimate: minimum, most likely, maximum.
@@ -169,13 +170,22 @@ func (s *sampler) other(g *source) float64 {
 
 // expNegTable holds exp(-x) on [0, 30] in steps of 1/1024; between the
 // points linear interpolation is accurate to about 1e-7 relative.
-var expNegTable = func() []float64 {
-	t := make([]float64, 30*1024+2)
-	for i := range t {
-		t[i] = math.Exp(-float64(i) / 1024)
-	}
-	return t
-}()
+var (
+	expNegOnce  sync.Once
+	expNegTable []float64
+)
+
+// buildExpNeg fills the table; Simulate calls it before any draw, so a run
+// that quantifies nothing pays nothing at start-up.
+func buildExpNeg() {
+	expNegOnce.Do(func() {
+		t := make([]float64, 30*1024+2)
+		for i := range t {
+			t[i] = math.Exp(-float64(i) / 1024)
+		}
+		expNegTable = t
+	})
+}
 
 func expNeg(x float64) float64 {
 	f := x * 1024

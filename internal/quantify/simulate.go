@@ -89,6 +89,7 @@ func Simulate(threats []Threat, opt Options) (*Result, error) {
 			return nil, fmt.Errorf("%s: control effects must be between 0 and 1", t.ID)
 		}
 	}
+	buildExpNeg()
 	n := opt.Iterations
 	res := &Result{Iterations: n, Seed: opt.Seed, Threats: make([]ThreatResult, len(threats))}
 	// Threat i adds its losses into shard i % shards, in threat order, and the

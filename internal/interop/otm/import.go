@@ -281,9 +281,7 @@ func (im *importer) components(n *interop.Node) {
 			comp.Exposure = e
 		}
 		comp.Owner = attr(c, attrOwner).Text()
-		for _, t := range c.Get("tags").Strings() {
-			comp.Tags = append(comp.Tags, t)
-		}
+		comp.Tags = append(comp.Tags, c.Get("tags").Strings()...)
 		if p := attr(c, attrProps); p.Is(interop.Map) {
 			for i, k := range p.Keys {
 				if !setProp(&comp.Props, kind, k.Value, p.Vals[i]) {

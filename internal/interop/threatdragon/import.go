@@ -16,7 +16,6 @@ type cell struct {
 	name       string
 	data       *interop.Node // v2 data, or the v1 cell itself
 	x, y, w, h float64
-	boxed      bool
 }
 
 type importer struct {
