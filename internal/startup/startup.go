@@ -1,0 +1,22 @@
+// Package startup tunes the Go runtime for short runs. It imports only the
+// standard library, so Go initialises it before the large dependencies
+// (packages are initialised in import-path order once their own imports
+// are), and their start-up allocations no longer trigger a collection.
+package startup
+
+import (
+	"os"
+	"runtime/debug"
+)
+
+// A run is short and most models are small, so collect less often than Go's
+// default, under a soft ceiling that keeps large models' peak memory lower
+// than the default would. GOGC and GOMEMLIMIT override both.
+func init() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(1 << 30)
+	}
+}
