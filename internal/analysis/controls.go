@@ -33,21 +33,24 @@ func (e *evaluator) covers(ctl *model.Control, mitigation string) bool {
 	return false
 }
 
-// controlIndex finds the controls that may cover a mitigation without
-// scanning them all for every threat, which made analysis quadratic when a
-// model has many controls.
+// controlIndex finds the controls that may protect an element and cover a
+// mitigation without scanning them all for every threat, which made
+// analysis quadratic when a model has many controls.
 type controlIndex struct {
-	byMitigation map[string][]*indexedControl // in model order
+	global    []*indexedControl            // no applies_to: the whole system
+	byElement map[string][]*indexedControl // applies_to entry -> controls
 }
 
 type indexedControl struct {
-	ctl     *model.Control
-	applies map[string]bool // nil: applies to the whole system
+	ctl   *model.Control
+	order int             // position in the model, to keep its order
+	keys  map[string]bool // mitigation ids covers would match
 }
 
-// newControlIndex files each control under every mitigation covers would
-// match: its own ids, the ATLAS mitigations its mlthreat controls implement,
-// and the mlthreat controls that implement its ATLAS mitigations.
+// newControlIndex files each control under the elements it names, with the
+// mitigations covers would match: its own ids, the ATLAS mitigations its
+// mlthreat controls implement, and the mlthreat controls that implement its
+// ATLAS mitigations.
 func newControlIndex(e *evaluator) *controlIndex {
 	implementedBy := map[string][]string{} // ATLAS mitigation -> mlthreat controls
 	for _, c := range e.cat.Controls {
@@ -55,57 +58,60 @@ func newControlIndex(e *evaluator) *controlIndex {
 			implementedBy[m] = append(implementedBy[m], c.ID)
 		}
 	}
-	x := &controlIndex{byMitigation: map[string][]*indexedControl{}}
-	for _, ctl := range e.sys.Controls {
-		ic := &indexedControl{ctl: ctl}
-		if len(ctl.AppliesTo) > 0 {
-			ic.applies = make(map[string]bool, len(ctl.AppliesTo))
-			for _, a := range ctl.AppliesTo {
-				ic.applies[a] = true
-			}
-		}
-		keys := map[string]bool{}
+	x := &controlIndex{byElement: map[string][]*indexedControl{}}
+	for i, ctl := range e.sys.Controls {
+		ic := &indexedControl{ctl: ctl, order: i, keys: map[string]bool{}}
 		for _, m := range ctl.Mitigates {
-			keys[m] = true
+			ic.keys[m] = true
 			if c := e.cat.Control(m); c != nil {
 				for _, am := range c.Mitigations {
-					keys[am] = true
+					ic.keys[am] = true
 				}
 			}
 			for _, mc := range implementedBy[m] {
-				keys[mc] = true
+				ic.keys[mc] = true
 			}
 		}
-		for k := range keys {
-			x.byMitigation[k] = append(x.byMitigation[k], ic)
+		if len(ctl.AppliesTo) == 0 {
+			x.global = append(x.global, ic)
+			continue
+		}
+		seen := map[string]bool{}
+		for _, a := range ctl.AppliesTo {
+			if !seen[a] {
+				seen[a] = true
+				x.byElement[a] = append(x.byElement[a], ic)
+			}
 		}
 	}
 	return x
 }
 
-// applies is appliesTo with the control's targets in a set.
-func (e *evaluator) applies(ic *indexedControl, t Target) bool {
-	if ic.applies == nil {
-		return true
-	}
+// controlsFor lists, in model order, the controls that protect the target:
+// those naming it, its zone, a flow into it or that flow's source (or, for
+// a flow, either end), and those for the whole system.
+func (e *evaluator) controlsFor(t Target) []*indexedControl {
+	x := e.controls
 	id := t.ID()
-	if ic.applies[id] {
-		return true
-	}
+	keys := []string{id}
 	if c := e.g.comps[id]; c != nil {
-		if ic.applies[c.Zone] {
-			return true
-		}
+		keys = append(keys, c.Zone)
 		for _, f := range e.g.in[id] {
-			if ic.applies[f.ID] || ic.applies[f.From] {
-				return true
-			}
+			keys = append(keys, f.ID, f.From)
 		}
 	}
-	if f := e.flows[id]; f != nil && (ic.applies[f.From] || ic.applies[f.To]) {
-		return true
+	if f := e.flows[id]; f != nil {
+		keys = append(keys, f.From, f.To)
 	}
-	return false
+	out := append([]*indexedControl(nil), x.global...)
+	for _, k := range keys {
+		out = append(out, x.byElement[k]...)
+	}
+	if len(out) == len(x.global) {
+		return out
+	}
+	slices.SortFunc(out, func(a, b *indexedControl) int { return a.order - b.order })
+	return slices.CompactFunc(out, func(a, b *indexedControl) bool { return a == b })
 }
 
 // appliesTo: the control protects the target directly, its zone, a flow into
@@ -142,11 +148,12 @@ func (e *evaluator) appliesTo(ctl *model.Control, t Target) bool {
 func (e *evaluator) residual(t *Threat, _ map[string]any) {
 	reduce := 0
 	var factors []string
+	candidates := e.controlsFor(t.Target)
 	for _, m := range t.Rule.Mitigations {
 		best, bestCtl := -1, ""
-		for _, ic := range e.controls.byMitigation[m] {
+		for _, ic := range candidates {
 			ctl := ic.ctl
-			if !e.applies(ic, t.Target) {
+			if !ic.keys[m] {
 				continue
 			}
 			status := ctl.Status
