@@ -92,24 +92,28 @@ func newControlIndex(e *evaluator) *controlIndex {
 // a flow, either end), and those for the whole system.
 func (e *evaluator) controlsFor(t Target) []*indexedControl {
 	x := e.controls
+	if len(x.byElement) == 0 {
+		return x.global
+	}
 	id := t.ID()
-	keys := []string{id}
+	var named []*indexedControl
+	add := func(k string) { named = append(named, x.byElement[k]...) }
+	add(id)
 	if c := e.g.comps[id]; c != nil {
-		keys = append(keys, c.Zone)
+		add(c.Zone)
 		for _, f := range e.g.in[id] {
-			keys = append(keys, f.ID, f.From)
+			add(f.ID)
+			add(f.From)
 		}
 	}
 	if f := e.flows[id]; f != nil {
-		keys = append(keys, f.From, f.To)
+		add(f.From)
+		add(f.To)
 	}
-	out := append([]*indexedControl(nil), x.global...)
-	for _, k := range keys {
-		out = append(out, x.byElement[k]...)
+	if len(named) == 0 {
+		return x.global // shared, read only
 	}
-	if len(out) == len(x.global) {
-		return out
-	}
+	out := append(append(make([]*indexedControl, 0, len(x.global)+len(named)), x.global...), named...)
 	slices.SortFunc(out, func(a, b *indexedControl) int { return a.order - b.order })
 	return slices.CompactFunc(out, func(a, b *indexedControl) bool { return a == b })
 }
