@@ -141,22 +141,112 @@ func (n *Node) Any() any {
 	case "!!null":
 		return nil
 	case "!!bool":
-		var b bool
-		if err := yaml.Unmarshal([]byte(n.Value), &b); err == nil {
+		if b, ok := scalarBool(n.Value); ok {
 			return b
 		}
 	case "!!int":
-		var i int64
-		if err := yaml.Unmarshal([]byte(n.Value), &i); err == nil {
+		if i, ok := scalarInt(n.Value); ok {
 			return json.Number(strconv.FormatInt(i, 10))
 		}
 	case "!!float":
-		var f float64
-		if err := yaml.Unmarshal([]byte(n.Value), &f); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+		if f, ok := scalarFloat(n.Value); ok && !math.IsInf(f, 0) && !math.IsNaN(f) {
 			return json.Number(strconv.FormatFloat(f, 'g', -1, 64))
 		}
 	}
 	return n.Value
+}
+
+// The scalar readers take the common spellings with strconv and leave the
+// rest (octal-looking 017, .inf, odd forms) to the YAML decoder, so that the
+// values are exactly what it would give, at a fraction of the cost of a
+// YAML parse per scalar.
+func scalarBool(v string) (bool, bool) {
+	switch v {
+	case "true", "True", "TRUE":
+		return true, true
+	case "false", "False", "FALSE":
+		return false, true
+	}
+	var b bool
+	err := yaml.Unmarshal([]byte(v), &b)
+	return b, err == nil
+}
+
+func scalarInt(v string) (int64, bool) {
+	if plainDecimal(v) {
+		if i, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return i, true
+		}
+	}
+	var i int64
+	err := yaml.Unmarshal([]byte(v), &i)
+	return i, err == nil
+}
+
+func scalarFloat(v string) (float64, bool) {
+	if plainFloat(v) {
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			return f, true
+		}
+	}
+	var f float64
+	err := yaml.Unmarshal([]byte(v), &f)
+	return f, err == nil
+}
+
+// plainFloat matches [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?,
+// the YAML 1.2 core float, which strconv reads the same way.
+func plainFloat(v string) bool {
+	i := 0
+	if i < len(v) && (v[i] == '-' || v[i] == '+') {
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for i < len(v) && v[i] >= '0' && v[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	whole := digits()
+	frac := 0
+	if i < len(v) && v[i] == '.' {
+		i++
+		frac = digits()
+		if whole == 0 && frac == 0 {
+			return false
+		}
+	} else if whole == 0 {
+		return false
+	}
+	if i < len(v) && (v[i] == 'e' || v[i] == 'E') {
+		i++
+		if i < len(v) && (v[i] == '-' || v[i] == '+') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(v)
+}
+
+// plainDecimal: an optional sign, then digits without a leading zero (or
+// just 0).
+func plainDecimal(v string) bool {
+	if v != "" && (v[0] == '-' || v[0] == '+') {
+		v = v[1:]
+	}
+	if v == "" || (len(v) > 1 && v[0] == '0') {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // parse turns file content into a Node tree, enforcing the limits. Every
