@@ -118,10 +118,8 @@ func Simulate(threats []Threat, opt Options) (*Result, error) {
 				for s.next != i {
 					s.cond.Wait()
 				}
-				for k := range n {
-					s.inh[k] = math.Min(maxLoss, s.inh[k]+inh[k])
-					s.resid[k] = math.Min(maxLoss, s.resid[k]+resid[k])
-				}
+				addCapped(s.inh, inh)
+				addCapped(s.resid, resid)
 				s.next += shards
 				s.cond.Broadcast()
 				s.mu.Unlock()
@@ -136,14 +134,23 @@ func Simulate(threats []Threat, opt Options) (*Result, error) {
 	wg.Wait()
 	total, totalResid := make([]float64, n), make([]float64, n)
 	for _, s := range sh {
-		for k := range n {
-			total[k] = math.Min(maxLoss, total[k]+s.inh[k])
-			totalResid[k] = math.Min(maxLoss, totalResid[k]+s.resid[k])
-		}
+		addCapped(total, s.inh)
+		addCapped(totalResid, s.resid)
 	}
 	res.Inherent, res.Residual = summarize(total), summarize(totalResid)
 	res.InherentCurve, res.ResidualCurve = curve(total), curve(totalResid)
 	return res, nil
+}
+
+// addCapped adds src to dst element by element, capping each sum at maxLoss.
+func addCapped(dst, src []float64) {
+	src = src[:len(dst)]
+	for k, v := range src {
+		if v = dst[k] + v; v > maxLoss {
+			v = maxLoss
+		}
+		dst[k] = v
+	}
 }
 
 // simulateOne fills one threat's annual losses, inherent and residual.
@@ -173,7 +180,13 @@ func simulateOne(t Threat, seed, index uint64, inh, resid []float64) {
 			b = math.Max(0, kept*meanM+math.Sqrt(kept)*sdM*rng.norm()) * rm
 			b = math.Min(b, a)
 		}
-		inh[i], resid[i] = math.Min(a, maxLoss), math.Min(b, maxLoss)
+		if a > maxLoss {
+			a = maxLoss
+		}
+		if b > maxLoss {
+			b = maxLoss
+		}
+		inh[i], resid[i] = a, b
 	}
 }
 
