@@ -6,7 +6,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"github.com/mlthreat/mlthreat/internal/report/quantreport"
 	"io"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/mlthreat/mlthreat/internal/gap"
 	"github.com/mlthreat/mlthreat/internal/report/csvreport"
+	"github.com/mlthreat/mlthreat/internal/report/quantreport"
 )
 
 // Document is the JSON form.

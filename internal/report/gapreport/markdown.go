@@ -2,12 +2,12 @@ package gapreport
 
 import (
 	"fmt"
-	"github.com/mlthreat/mlthreat/internal/report/mdtext"
-	"github.com/mlthreat/mlthreat/internal/report/quantreport"
 	"io"
 	"strings"
 
 	"github.com/mlthreat/mlthreat/internal/gap"
+	"github.com/mlthreat/mlthreat/internal/report/mdtext"
+	"github.com/mlthreat/mlthreat/internal/report/quantreport"
 )
 
 func esc(s string) string { return mdtext.Escape(s) }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/mlthreat/mlthreat/internal/gate"
+	"github.com/mlthreat/mlthreat/internal/report/termtext"
 )
 
 // Summary counts verdicts over the files gated.
@@ -72,10 +73,10 @@ func Table(w io.Writer, results []*gate.Result) error {
 			if f.Line > 0 {
 				where = fmt.Sprintf("%s:%d: ", r.File, f.Line)
 			}
-			fmt.Fprintf(&b, "  %-9s %-18s %s%s\n", strings.ToUpper(label(r, f)), f.Check, where, clean(f.Message))
+			fmt.Fprintf(&b, "  %-9s %-18s %s%s\n", strings.ToUpper(label(r, f)), f.Check, where, termtext.Clean(f.Message))
 		}
 		if r.Approval != nil {
-			fmt.Fprintf(&b, "  review board: %s\n", clean(r.Approval.Reason))
+			fmt.Fprintf(&b, "  review board: %s\n", termtext.Clean(r.Approval.Reason))
 		}
 		for _, p := range r.Packet {
 			fmt.Fprintf(&b, "  review packet: %s\n", p)
@@ -90,17 +91,6 @@ func Table(w io.Writer, results []*gate.Result) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// clean keeps a model's text on one line of a terminal: control characters,
-// escape sequences included, become spaces.
-func clean(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' || (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069') {
-			return ' '
-		}
-		return r
-	}, s)
 }
 
 // Document is the JSON form of a gate run.
@@ -141,7 +131,7 @@ func GitHub(w io.Writer, results []*gate.Result) error {
 			props += ",title=" + ghProp("mlthreat gate: "+f.Check)
 			fmt.Fprintf(&b, "::%s %s::%s\n", level, props, ghData(f.Message))
 		}
-		fmt.Fprintf(&b, "mlthreat gate: %s %s (%s, policy %s)\n", strings.ToUpper(r.Verdict), clean(r.File), clean(r.System), clean(r.Policy))
+		fmt.Fprintf(&b, "mlthreat gate: %s %s (%s, policy %s)\n", strings.ToUpper(r.Verdict), termtext.Clean(r.File), termtext.Clean(r.System), termtext.Clean(r.Policy))
 	}
 	s := Summarize(results)
 	fmt.Fprintf(&b, "mlthreat gate: %d models, %d passed, %d failed, %d escalated\n", s.Models, s.Passed, s.Failed, s.Escalated)

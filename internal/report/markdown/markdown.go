@@ -5,12 +5,12 @@ package markdown
 
 import (
 	"fmt"
-	"github.com/mlthreat/mlthreat/internal/report/mdtext"
 	"io"
 	"sort"
 	"strings"
 
 	"github.com/mlthreat/mlthreat/internal/analysis"
+	"github.com/mlthreat/mlthreat/internal/report/mdtext"
 )
 
 // Writer writes Markdown.

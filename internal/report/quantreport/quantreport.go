@@ -12,6 +12,7 @@ import (
 
 	"github.com/mlthreat/mlthreat/internal/quantify"
 	"github.com/mlthreat/mlthreat/internal/report/mdtext"
+	"github.com/mlthreat/mlthreat/internal/report/termtext"
 )
 
 // Money writes an amount compactly with its currency: USD 1.25M.
@@ -57,11 +58,11 @@ func Table(w io.Writer, q *quantify.Report) error {
 	var b strings.Builder
 	c := q.Currency
 	s := q.Analysis.System.Info
-	fmt.Fprintf(&b, "%s (%s): annualised loss, %d iterations, seed %d\n\n", clean(s.Name), s.ID, q.Result.Iterations, q.Result.Seed)
+	fmt.Fprintf(&b, "%s (%s): annualised loss, %d iterations, seed %d\n\n", termtext.Clean(s.Name), s.ID, q.Result.Iterations, q.Result.Seed)
 	fmt.Fprintf(&b, "%-11s %-15s %-15s %-15s %-15s  %s\n", "ID", "INHERENT MEAN", "RESIDUAL MEAN", "RESIDUAL P10", "RESIDUAL P90", "THREAT")
 	for _, r := range rows(q) {
 		fmt.Fprintf(&b, "%-11s %-15s %-15s %-15s %-15s  %s on %s\n", r.tr.ID, Money(c, r.tr.Inherent.Mean), Money(c, r.tr.Residual.Mean),
-			Money(c, r.tr.Residual.P10), Money(c, r.tr.Residual.P90), clean(r.sc.Threat.Rule.Title), clean(targets(r.sc)))
+			Money(c, r.tr.Residual.P10), Money(c, r.tr.Residual.P90), termtext.Clean(r.sc.Threat.Rule.Title), termtext.Clean(targets(r.sc)))
 	}
 	in, re := q.Result.Inherent, q.Result.Residual
 	fmt.Fprintf(&b, "\nsystem, inherent: mean %s, P10 %s, P50 %s, P90 %s\n", Money(c, in.Mean), Money(c, in.P10), Money(c, in.P50), Money(c, in.P90))
@@ -74,7 +75,7 @@ func Table(w io.Writer, q *quantify.Report) error {
 		fmt.Fprintf(&b, "risk appetite %s: residual P90 is %s it\n", Money(c, q.Appetite), verdict)
 	}
 	for _, a := range q.Assumptions {
-		fmt.Fprintf(&b, "assumption: %s\n", clean(a))
+		fmt.Fprintf(&b, "assumption: %s\n", termtext.Clean(a))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -95,15 +96,6 @@ func targets(sc quantify.Scenario) string {
 		t += " (also " + strings.Join(ids, ", ") + ")"
 	}
 	return t
-}
-
-func clean(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' || (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069') {
-			return ' '
-		}
-		return r
-	}, s)
 }
 
 // Document is the JSON form.
