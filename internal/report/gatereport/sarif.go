@@ -8,6 +8,7 @@ import (
 	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
 
 	"github.com/mlthreat/mlthreat/internal/gate"
+	"github.com/mlthreat/mlthreat/internal/report/sarifreport"
 )
 
 // checkHelp says in a line what each gate check looks at.
@@ -38,7 +39,7 @@ func SARIF(w io.Writer, results []*gate.Result, version string) error {
 					help = "A custom rule of the policy matched."
 				}
 				run.AddRule(id).
-					WithName(ruleName(f.Check)).
+					WithName(sarifreport.RuleName(f.Check)).
 					WithShortDescription(sarif.NewMultiformatMessageString().WithText(help)).
 					WithHelpURI("https://github.com/mlthreat/mlthreat/blob/main/docs/policy.md")
 			}
@@ -79,21 +80,4 @@ func SARIF(w io.Writer, results []*gate.Result, version string) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(rep)
-}
-
-func ruleName(check string) string {
-	var b strings.Builder
-	up := true
-	for _, r := range check {
-		if r == '-' || r == ':' || r == '_' || r == '.' {
-			up = true
-			continue
-		}
-		if up && r >= 'a' && r <= 'z' {
-			r -= 'a' - 'A'
-		}
-		up = false
-		b.WriteRune(r)
-	}
-	return b.String()
 }

@@ -72,7 +72,7 @@ func (w Writer) Write(out io.Writer, r *analysis.Report) error {
 		pb.Add("security-severity", securitySeverity(worst[t.Rule.ID]))
 		pb.Add("atlas-technique", t.Technique)
 		run.AddRule(t.Rule.ID).
-			WithName(ruleName(t.Rule.ID)).
+			WithName(RuleName(t.Rule.ID)).
 			WithShortDescription(sarif.NewMultiformatMessageString().WithText(t.Rule.Title)).
 			WithFullDescription(sarif.NewMultiformatMessageString().WithText(t.Rule.Rationale)).
 			WithHelpURI("https://atlas.mitre.org/techniques/" + t.Technique).
@@ -117,11 +117,13 @@ func (w Writer) Write(out io.Writer, r *analysis.Report) error {
 	return enc.Encode(rep)
 }
 
-func ruleName(id string) string {
+// RuleName turns an id such as inference-api.model-extraction into the
+// PascalCase name SARIF viewers show: InferenceApiModelExtraction.
+func RuleName(id string) string {
 	var b strings.Builder
 	up := true
 	for _, r := range id {
-		if r == '.' || r == '-' || r == '_' {
+		if r == '.' || r == '-' || r == '_' || r == ':' {
 			up = true
 			continue
 		}
