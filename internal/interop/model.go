@@ -1,5 +1,7 @@
 package interop
 
+import "slices"
+
 // Field is one entry of an ordered map, for props and x- fields. Value is a
 // string, bool, int, float64, nil, []string, []any or Fields.
 type Field struct {
@@ -124,3 +126,22 @@ type Decision struct {
 
 // Bool returns a pointer to v, for the optional flow booleans.
 func Bool(v bool) *bool { return &v }
+
+// RestoreControl fills ctl's mitigations, targets and status from an
+// mlthreat control carried in a foreign file. Mitigation ids the catalogue
+// does not know and targets the import did not create are dropped.
+func RestoreControl(ctl *Control, rec *Node, knownMitigation, knownElement func(string) bool) {
+	for _, id := range rec.Get("mitigates").Strings() {
+		if knownMitigation(id) {
+			ctl.Mitigates = append(ctl.Mitigates, id)
+		}
+	}
+	for _, id := range rec.Get("applies_to").Strings() {
+		if knownElement(id) {
+			ctl.AppliesTo = append(ctl.AppliesTo, id)
+		}
+	}
+	if s := rec.Str("status"); slices.Contains([]string{"implemented", "partial", "planned", "none"}, s) {
+		ctl.Status = s
+	}
+}

@@ -623,19 +623,7 @@ func (im *importer) mitigations(root *interop.Node) {
 		ctl := &interop.Control{Name: m.Str("name"), Description: m.Str("description")}
 		if rec := attr(m, attrControl); rec.Is(interop.Map) {
 			ctl.ID = im.ctlIDs.Make("control", rec.Str("id"), oid)
-			for _, id := range rec.Get("mitigates").Strings() {
-				if im.cat.Mitigation(id) != nil || im.cat.Control(id) != nil {
-					ctl.Mitigates = append(ctl.Mitigates, id)
-				}
-			}
-			for _, id := range rec.Get("applies_to").Strings() {
-				if im.ids.Taken(id) {
-					ctl.AppliesTo = append(ctl.AppliesTo, id)
-				}
-			}
-			if s := rec.Str("status"); slices.Contains([]string{"implemented", "partial", "planned", "none"}, s) {
-				ctl.Status = s
-			}
+			interop.RestoreControl(ctl, rec, func(id string) bool { return im.cat.Mitigation(id) != nil || im.cat.Control(id) != nil }, im.ids.Taken)
 			im.m.Controls = append(im.m.Controls, ctl)
 			continue
 		}

@@ -601,19 +601,7 @@ func (im *importer) controls() {
 	var ids interop.IDs
 	for _, c := range im.summary.Get("controls").ItemsOrScalar() {
 		ctl := &interop.Control{ID: ids.Make("control", c.Str("id"), c.Str("name")), Name: c.Str("name"), Description: c.Str("description")}
-		for _, id := range c.Get("mitigates").Strings() {
-			if cat.Mitigation(id) != nil || cat.Control(id) != nil {
-				ctl.Mitigates = append(ctl.Mitigates, id)
-			}
-		}
-		for _, id := range c.Get("applies_to").Strings() {
-			if im.ids.Taken(id) {
-				ctl.AppliesTo = append(ctl.AppliesTo, id)
-			}
-		}
-		if s := c.Str("status"); slices.Contains([]string{"implemented", "partial", "planned", "none"}, s) {
-			ctl.Status = s
-		}
+		interop.RestoreControl(ctl, c, func(id string) bool { return cat.Mitigation(id) != nil || cat.Control(id) != nil }, im.ids.Taken)
 		im.m.Controls = append(im.m.Controls, ctl)
 	}
 	for _, d := range im.summary.Get("risk_tracking").ItemsOrScalar() {
