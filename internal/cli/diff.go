@@ -88,11 +88,7 @@ func (a *app) diff(args []string, f *diffFlags) error {
 	if strings.HasPrefix(f.rev, "-") {
 		return exitWith(ExitUsage, "--git: %q is not a revision", f.rev)
 	}
-	cat, err := a.catalog()
-	if err != nil {
-		return err
-	}
-	set, err := loadRules(cat, f.rulesDirs...)
+	cat, set, err := a.catalogAndRules(f.rulesDirs...)
 	if err != nil {
 		return err
 	}

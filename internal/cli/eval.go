@@ -26,11 +26,7 @@ Development).`,
 		Example: `  mlthreat eval eval/atlas-cases`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cat, err := a.catalog()
-			if err != nil {
-				return err
-			}
-			set, err := loadRules(cat, rulesDirs...)
+			cat, set, err := a.catalogAndRules(rulesDirs...)
 			if err != nil {
 				return err
 			}

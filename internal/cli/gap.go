@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"slices"
 
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
@@ -35,11 +34,7 @@ profile file (see docs/governance.md).`,
 			if err := oneOf(format, "table", "json", "markdown", "csv"); err != nil {
 				return exitWith(ExitUsage, "--format: %v", err)
 			}
-			cat, err := a.catalog()
-			if err != nil {
-				return err
-			}
-			set, err := loadRules(cat, rulesDirs...)
+			cat, set, err := a.catalogAndRules(rulesDirs...)
 			if err != nil {
 				return err
 			}
@@ -51,15 +46,7 @@ profile file (see docs/governance.md).`,
 			if err != nil {
 				return err
 			}
-			var prof *gap.Profile
-			if profile == "" {
-				profile = gap.DefaultProfile(sys)
-			}
-			if slices.Contains(gap.Profiles, profile) {
-				prof, err = gap.BuiltinProfile(profile, sys, cat)
-			} else {
-				prof, err = gap.LoadProfile(profile, cat)
-			}
+			prof, err := gap.ResolveProfile(profile, sys, cat)
 			if err != nil {
 				return exitWith(ExitUsage, "--profile: %v", err)
 			}

@@ -317,13 +317,5 @@ func gapProfile(pol *gate.Policy, sys *model.System, cat *catalog.Catalog) (*gap
 	if pol.RMF != nil {
 		name = pol.RMF.Profile
 	}
-	if name == "" {
-		name = gap.DefaultProfile(sys)
-	}
-	for _, p := range gap.Profiles {
-		if p == name {
-			return gap.BuiltinProfile(name, sys, cat)
-		}
-	}
-	return gap.LoadProfile(name, cat)
+	return gap.ResolveProfile(name, sys, cat)
 }

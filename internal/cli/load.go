@@ -38,11 +38,7 @@ func (a *app) loadValid(file string, cat *catalog.Catalog, advice string) (*mode
 
 // analyzeFile runs the default analysis on a valid model file.
 func (a *app) analyzeFile(file string) (*analysis.Report, error) {
-	cat, err := a.catalog()
-	if err != nil {
-		return nil, err
-	}
-	set, err := loadRules(cat)
+	cat, set, err := a.catalogAndRules()
 	if err != nil {
 		return nil, err
 	}
@@ -63,6 +59,20 @@ func (a *app) analyzeFile(file string) (*analysis.Report, error) {
 		return nil, exitWith(ExitUsage, "%v", err)
 	}
 	return rep, nil
+}
+
+// catalogAndRules loads the catalogue and the rule packs, the built-in ones
+// plus those in dirs.
+func (a *app) catalogAndRules(dirs ...string) (*catalog.Catalog, *rules.Set, error) {
+	cat, err := a.catalog()
+	if err != nil {
+		return nil, nil, err
+	}
+	set, err := loadRules(cat, dirs...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cat, set, nil
 }
 
 // loadRules loads the built-in rule packs plus any in dirs.

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"io"
-	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -60,11 +59,7 @@ from default tables keyed to the risk scores when there is none.`,
 					return exitWith(ExitUsage, "--since: %v", cleanPathErr(err))
 				}
 			}
-			cat, err := a.catalog()
-			if err != nil {
-				return err
-			}
-			set, err := loadRules(cat)
+			cat, set, err := a.catalogAndRules()
 			if err != nil {
 				return err
 			}
@@ -83,11 +78,7 @@ from default tables keyed to the risk scores when there is none.`,
 					return exitWith(ExitFindings, "%s: %v", file, err)
 				}
 				sys := rep.System
-				name := gap.DefaultProfile(sys)
-				var prof *gap.Profile
-				if slices.Contains(gap.Profiles, name) {
-					prof, err = gap.BuiltinProfile(name, sys, cat)
-				}
+				prof, err := gap.ResolveProfile("", sys, cat)
 				if err != nil {
 					return exitWith(ExitUsage, "%v", err)
 				}

@@ -40,11 +40,7 @@ match its pin. Commit the record with the model.`,
 				return exitWith(ExitUsage, "--by NAME is required: who reviewed the threat model")
 			}
 			file := args[0]
-			cat, err := a.catalog()
-			if err != nil {
-				return err
-			}
-			set, err := loadRules(cat, rulesDirs...)
+			cat, set, err := a.catalogAndRules(rulesDirs...)
 			if err != nil {
 				return err
 			}

@@ -47,11 +47,7 @@ DIR/garak.sh (runs garak and imports each report), DIR/promptfooconfig.yaml
 }
 
 func (a *app) testplan(file string, f *testplanFlags) error {
-	cat, err := a.catalog()
-	if err != nil {
-		return err
-	}
-	set, err := loadRules(cat, f.rulesDirs...)
+	cat, set, err := a.catalogAndRules(f.rulesDirs...)
 	if err != nil {
 		return err
 	}

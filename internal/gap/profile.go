@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -46,6 +47,18 @@ func DefaultProfile(s *model.System) string {
 		}
 	}
 	return "baseline"
+}
+
+// ResolveProfile returns the profile a name means for a system: the default
+// when the name is empty, a built-in profile, or else a profile file.
+func ResolveProfile(name string, s *model.System, cat *catalog.Catalog) (*Profile, error) {
+	if name == "" {
+		name = DefaultProfile(s)
+	}
+	if slices.Contains(Profiles, name) {
+		return BuiltinProfile(name, s, cat)
+	}
+	return LoadProfile(name, cat)
 }
 
 // BuiltinProfile returns a built-in profile for a system.
