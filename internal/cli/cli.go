@@ -134,7 +134,7 @@ unreadable input or internal error.`,
 	root.SetVersionTemplate("mlthreat {{.Version}} ({{catalogVersions}})\n")
 	root.PersistentFlags().StringVar(&a.atlasFile, "atlas", "", "load this official ATLAS.yaml instead of the embedded ATLAS (env MLTHREAT_ATLAS)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return err })
-	root.AddCommand(a.validateCommand(), a.analyzeCommand(), a.genCommand(), a.evalCommand(), a.gapCommand(), a.diffCommand(), a.diagramCommand(), a.pathsCommand(), a.catalogCommand(), a.kindsCommand(), a.gateCommand(), a.reviewCommand(), a.quantifyCommand(), a.reportCommand(), a.initCommand(), a.importCommand(), a.evidenceCommand(), a.testplanCommand(), a.versionCommand())
+	root.AddCommand(a.validateCommand(), a.analyzeCommand(), a.genCommand(), a.evalCommand(), a.gapCommand(), a.diffCommand(), a.diagramCommand(), a.pathsCommand(), a.catalogCommand(), a.kindsCommand(), a.gateCommand(), a.reviewCommand(), a.quantifyCommand(), a.reportCommand(), a.initCommand(), a.importCommand(), a.serveCommand(), a.pushCommand(), a.tokenCommand(), a.evidenceCommand(), a.testplanCommand(), a.versionCommand())
 	root.CompletionOptions.HiddenDefaultCmd = false
 	return root
 }

@@ -13,10 +13,26 @@ import (
 
 	"github.com/mlthreat/mlthreat/internal/cli"
 	"github.com/mlthreat/mlthreat/internal/sharedtest"
+	"github.com/mlthreat/mlthreat/internal/store/storetest"
 )
 
+// stopClusters stops the private PostgreSQL cluster of the serve tests, if
+// one was started, once the tests have run.
+type stopClusters struct{ m *testing.M }
+
+func (s stopClusters) Run() int {
+	code := s.m.Run()
+	if err := storetest.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "storetest:", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	return code
+}
+
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(stopClusters{m}, map[string]func(){
 		"mlthreat": func() { os.Exit(cli.Run(os.Args[1:], os.Stdout, os.Stderr)) },
 	})
 }

@@ -20,12 +20,15 @@ import (
 	"github.com/mlthreat/mlthreat/internal/model"
 	"github.com/mlthreat/mlthreat/internal/report/gatereport"
 	"github.com/mlthreat/mlthreat/internal/rules"
+	"github.com/mlthreat/mlthreat/internal/server/client"
 	"github.com/mlthreat/mlthreat/internal/validate"
 )
 
 type gateFlags struct {
 	policy, format, out, packetDir, review string
 	rulesDirs                              []string
+	server, token                          string
+	board                                  *client.Client // set from server and token
 }
 
 func (a *app) gateCommand() *cobra.Command {
@@ -62,6 +65,8 @@ The policy is --policy (permissive, standard, strict, or a file), else
 	cmd.Flags().StringVar(&f.packetDir, "packet-dir", "", "where escalations write review packets (default: the policy's, else .mlthreat/packets)")
 	cmd.Flags().StringVar(&f.review, "review", "", "signed review record to use (one FILE only; default FILE's .review.json beside it)")
 	cmd.Flags().StringArrayVar(&f.rulesDirs, "rules", nil, "also load the rule packs in this directory")
+	cmd.Flags().StringVar(&f.server, "server", "", "portfolio server whose review-board decisions count as approvals (default $MLTHREAT_SERVER)")
+	cmd.Flags().StringVar(&f.token, "token", "", "API token for --server (default $MLTHREAT_TOKEN)")
 	return cmd
 }
 
@@ -94,6 +99,10 @@ type gateOutcome struct {
 	diags  bytes.Buffer
 	usage  error // unreadable input, policy failure: exit 2
 	packet *gate.Packet
+	// What the verdict was made from, for push.
+	sys      *model.System
+	report   *analysis.Report
+	evidence []evidence.Record
 }
 
 func (a *app) gate(f gateFlags, files []string) error {
@@ -103,6 +112,11 @@ func (a *app) gate(f gateFlags, files []string) error {
 	if f.review != "" && len(files) > 1 {
 		return exitWith(ExitUsage, "--review names one record; it cannot apply to %d files", len(files))
 	}
+	board, err := a.serverClient(f.server, f.token, false)
+	if err != nil {
+		return err
+	}
+	f.board = board
 	cat, err := a.catalog()
 	if err != nil {
 		return err
@@ -246,6 +260,13 @@ func (a *app) gateOne(file string, f gateFlags, pol *gate.Policy, cat *catalog.C
 	if err != nil {
 		o.usage = exitWith(ExitUsage, "%s: %v", file, err)
 		return o
+	}
+	o.sys, o.report, o.evidence = sys, rep, recs
+	if f.board != nil {
+		if err := a.serverApprovals(f.board, sys); err != nil {
+			o.usage = exitWith(ExitUsage, "%s: review board decisions from the server: %v", file, err)
+			return o
+		}
 	}
 	in := gate.Input{File: file, System: sys, Report: rep, Today: today, Artifacts: gate.CheckArtifacts(file, sys), Evidence: recs}
 	if in.Model, err = gate.FileDigest(file); err != nil {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 
@@ -74,7 +75,27 @@ type rawPractice struct {
 
 // Load reads and checks the embedded crosswalk. Every id must exist in the
 // catalogue; RMF spellings are normalised.
+//
+// The crosswalk is read-only once built, so it is built once per catalogue:
+// validation and every push to the server ask for it again.
 func Load(cat *catalog.Catalog) (*Crosswalk, error) {
+	v, _ := loaded.LoadOrStore(cat, &loadOnce{})
+	l := v.(*loadOnce)
+	l.once.Do(func() { l.cw, l.err = build(cat) })
+	return l.cw, l.err
+}
+
+// loaded holds one crosswalk per catalogue (there is one, or one more
+// with --atlas).
+var loaded sync.Map
+
+type loadOnce struct {
+	once sync.Once
+	cw   *Crosswalk
+	err  error
+}
+
+func build(cat *catalog.Catalog) (*Crosswalk, error) {
 	cw := &Crosswalk{bySub: map[string][]Link{}, byFrom: map[string][]Link{}, practice: map[string]*Practice{}}
 	var errs []string
 	fail := func(file string, line int, format string, args ...any) {

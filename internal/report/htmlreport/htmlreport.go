@@ -37,6 +37,9 @@ func csp() string {
 	return "default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-" + base64.StdEncoding.EncodeToString(h[:]) + "'; base-uri 'none'; form-action 'none'"
 }
 
+// CSP is the policy the report declares, for a server that serves it.
+func CSP() string { return csp() }
+
 type cell struct {
 	Count int
 	Class string

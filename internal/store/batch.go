@@ -1,0 +1,168 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// SQLite has one writer, and a push's commit (writing its pages to the WAL
+// and syncing it) costs as much as the push itself; on PostgreSQL pushes
+// queue on the totals row until they commit. Concurrent pushes are
+// therefore committed in groups: one transaction, one savepoint per push,
+// one commit. A push that fails rolls back to its savepoint alone; every
+// push is acknowledged only after the commit that holds it.
+
+// maxBatch bounds the pushes of one group commit.
+const maxBatch = 64
+
+type pushJob struct {
+	ctx     context.Context
+	p       *Push
+	digests [6]string
+	blobs   []blob
+	res     *PushResult
+	err     error
+	done    chan struct{}
+}
+
+type batcher struct {
+	jobs    chan *pushJob
+	mu      sync.RWMutex // held for reading while sending; Close takes it to close jobs
+	closed  bool
+	stopped chan struct{}
+}
+
+func (s *db) startBatcher() {
+	s.batch = &batcher{jobs: make(chan *pushJob, maxBatch), stopped: make(chan struct{})}
+	go s.runBatches()
+}
+
+// stopBatcher lets queued pushes finish and stops the writer goroutine.
+func (s *db) stopBatcher() {
+	b := s.batch
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	if !b.closed {
+		b.closed = true
+		close(b.jobs)
+	}
+	b.mu.Unlock()
+	<-b.stopped
+}
+
+var errClosed = errors.New("store: closed")
+
+// pushBatched queues a push for the next group commit and waits for it.
+func (s *db) pushBatched(ctx context.Context, p *Push, digests [6]string, blobs []blob) (*PushResult, error) {
+	j := &pushJob{ctx: ctx, p: p, digests: digests, blobs: blobs, done: make(chan struct{})}
+	b := s.batch
+	b.mu.RLock()
+	if b.closed {
+		b.mu.RUnlock()
+		return nil, errClosed
+	}
+	select {
+	case b.jobs <- j:
+		b.mu.RUnlock()
+	case <-ctx.Done():
+		b.mu.RUnlock()
+		return nil, ctx.Err()
+	}
+	select {
+	case <-j.done:
+		return j.res, j.err
+	case <-ctx.Done():
+		// The push may still commit; it is not acknowledged.
+		return nil, ctx.Err()
+	}
+}
+
+func (s *db) runBatches() {
+	defer close(s.batch.stopped)
+	group := make([]*pushJob, 0, maxBatch)
+	for j := range s.batch.jobs {
+		group = append(group[:0], j)
+	more:
+		for len(group) < maxBatch {
+			select {
+			case j, ok := <-s.batch.jobs:
+				if !ok {
+					break more
+				}
+				group = append(group, j)
+			default:
+				break more
+			}
+		}
+		s.commitGroup(group)
+	}
+}
+
+// commitGroup writes a group in one transaction. When the transaction
+// itself fails (not one push), every push is retried on its own.
+func (s *db) commitGroup(group []*pushJob) {
+	live := group[:0:0]
+	for _, j := range group {
+		if err := j.ctx.Err(); err != nil {
+			j.err = err
+			close(j.done)
+			continue
+		}
+		live = append(live, j)
+	}
+	if len(live) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := s.write(ctx, false, func(tx *sql.Tx) error {
+		for _, j := range live {
+			j.res, j.err = nil, nil
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT push"); err != nil {
+				return err
+			}
+			res, err := s.pushTx(ctx, tx, j.p, j.digests, j.blobs)
+			if err != nil {
+				j.err = err
+				if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO push"); rerr != nil {
+					return rerr
+				}
+			} else {
+				j.res = res
+			}
+			if _, err := tx.ExecContext(ctx, "RELEASE push"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && len(live) > 1 {
+		// Nothing of the group committed: write each push alone, so one
+		// push's fault cannot fail the others.
+		for _, j := range live {
+			j.res = nil
+			j.err = s.write(ctx, false, func(tx *sql.Tx) error {
+				var err error
+				j.res, err = s.pushTx(ctx, tx, j.p, j.digests, j.blobs)
+				return err
+			})
+			if j.err != nil {
+				j.res = nil
+			}
+			close(j.done)
+		}
+		return
+	}
+	for _, j := range live {
+		if err != nil {
+			j.res, j.err = nil, fmt.Errorf("commit: %w", err)
+		}
+		close(j.done)
+	}
+}
