@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"sync"
 	"time"
 )
@@ -36,24 +37,28 @@ type batcher struct {
 	stopped chan struct{}
 }
 
-func (s *db) startBatcher() {
-	s.batch = &batcher{jobs: make(chan *pushJob, maxBatch), stopped: make(chan struct{})}
-	go s.runBatches()
+// startBatchers starts n group-commit writers; a push goes to the one of
+// its owner, so that one owner's pushes keep their order.
+func (s *db) startBatchers(n int) {
+	s.batch = make([]*batcher, n)
+	for i := range s.batch {
+		b := &batcher{jobs: make(chan *pushJob, maxBatch), stopped: make(chan struct{})}
+		s.batch[i] = b
+		go s.runBatches(b)
+	}
 }
 
-// stopBatcher lets queued pushes finish and stops the writer goroutine.
-func (s *db) stopBatcher() {
-	b := s.batch
-	if b == nil {
-		return
+// stopBatchers lets queued pushes finish and stops the writers.
+func (s *db) stopBatchers() {
+	for _, b := range s.batch {
+		b.mu.Lock()
+		if !b.closed {
+			b.closed = true
+			close(b.jobs)
+		}
+		b.mu.Unlock()
+		<-b.stopped
 	}
-	b.mu.Lock()
-	if !b.closed {
-		b.closed = true
-		close(b.jobs)
-	}
-	b.mu.Unlock()
-	<-b.stopped
 }
 
 var errClosed = errors.New("store: closed")
@@ -61,7 +66,9 @@ var errClosed = errors.New("store: closed")
 // pushBatched queues a push for the next group commit and waits for it.
 func (s *db) pushBatched(ctx context.Context, p *Push, digests [6]string, blobs []blob) (*PushResult, error) {
 	j := &pushJob{ctx: ctx, p: p, digests: digests, blobs: blobs, done: make(chan struct{})}
-	b := s.batch
+	h := fnv.New32a()
+	h.Write([]byte(p.Owner))
+	b := s.batch[h.Sum32()%uint32(len(s.batch))]
 	b.mu.RLock()
 	if b.closed {
 		b.mu.RUnlock()
@@ -83,15 +90,15 @@ func (s *db) pushBatched(ctx context.Context, p *Push, digests [6]string, blobs 
 	}
 }
 
-func (s *db) runBatches() {
-	defer close(s.batch.stopped)
+func (s *db) runBatches(b *batcher) {
+	defer close(b.stopped)
 	group := make([]*pushJob, 0, maxBatch)
-	for j := range s.batch.jobs {
+	for j := range b.jobs {
 		group = append(group[:0], j)
 	more:
 		for len(group) < maxBatch {
 			select {
-			case j, ok := <-s.batch.jobs:
+			case j, ok := <-b.jobs:
 				if !ok {
 					break more
 				}
@@ -121,13 +128,19 @@ func (s *db) commitGroup(group []*pushJob) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	err := s.write(ctx, false, func(tx *sql.Tx) error {
+	err := s.write(ctx, true, func(tx *sql.Tx) error {
 		for _, j := range live {
 			j.res, j.err = nil, nil
 			if _, err := tx.ExecContext(ctx, "SAVEPOINT push"); err != nil {
 				return err
 			}
 			res, err := s.pushTx(ctx, tx, j.p, j.digests, j.blobs)
+			if err != nil && s.retryable(err, true) {
+				// A deadlock or serialisation failure (another instance, or
+				// a system that changed owner between groups): the group's
+				// locks may be part of it, so the group gives way whole.
+				return err
+			}
 			if err != nil {
 				j.err = err
 				if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO push"); rerr != nil {
@@ -147,7 +160,7 @@ func (s *db) commitGroup(group []*pushJob) {
 		// push's fault cannot fail the others.
 		for _, j := range live {
 			j.res = nil
-			j.err = s.write(ctx, false, func(tx *sql.Tx) error {
+			j.err = s.write(ctx, true, func(tx *sql.Tx) error {
 				var err error
 				j.res, err = s.pushTx(ctx, tx, j.p, j.digests, j.blobs)
 				return err

@@ -518,14 +518,8 @@ func (s *db) pushTx(ctx context.Context, tx *sql.Tx, p *Push, digests [6]string,
 		}
 	}
 
-	if len(blobs) > 0 {
-		rows := make([][]any, len(blobs))
-		for i, b := range blobs {
-			rows[i] = []any{b.digest, b.size, b.gz}
-		}
-		if err := s.insertRows(ctx, tx, "blobs", []string{"digest", "size", "data"}, rows, " ON CONFLICT (digest) DO NOTHING"); err != nil {
-			return nil, fmt.Errorf("blobs: %w", err)
-		}
+	if err := s.insertBlobs(ctx, tx, blobs); err != nil {
+		return nil, err
 	}
 	vargs := []any{p.System, v, at, p.TokenID, p.By, p.File, p.ToolVersion, digests[0]}
 	for _, d := range digests {
@@ -628,6 +622,20 @@ func (s *db) pushTx(ctx context.Context, tx *sql.Tx, p *Push, digests [6]string,
 }
 
 const dateLayout = "2006-01-02"
+
+func (s *db) insertBlobs(ctx context.Context, tx *sql.Tx, blobs []blob) error {
+	if len(blobs) == 0 {
+		return nil
+	}
+	rows := make([][]any, len(blobs))
+	for i, b := range blobs {
+		rows[i] = []any{b.digest, b.size, b.gz}
+	}
+	if err := s.insertRows(ctx, tx, "blobs", []string{"digest", "size", "data"}, rows, " ON CONFLICT (digest) DO NOTHING"); err != nil {
+		return fmt.Errorf("blobs: %w", err)
+	}
+	return nil
+}
 
 func (s *db) setPlatforms(ctx context.Context, tx *sql.Tx, system string, platforms []string) error {
 	if _, err := tx.ExecContext(ctx, s.sql(qDeletePlatforms), system); err != nil {
