@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"os"
@@ -43,6 +44,7 @@ type analyzeFlags struct {
 	template    string
 	evidence    string
 	maxAge      int
+	from        string
 }
 
 func (a *app) analyzeCommand() *cobra.Command {
@@ -57,12 +59,19 @@ LINDDUN and OWASP, rated on likelihood x impact with the factors that moved
 the scores, reduced by the controls in place, and linked to ATLAS case
 studies as precedent.
 
+With --from threagile, otm or threat-dragon, FILE is another tool's model:
+it is imported in memory as mlthreat import would write it, and that model
+is analysed, without writing and re-reading it. Positions in the output
+(threat lines, model warnings) are those of the model mlthreat import
+writes from FILE; the report names FILE.
+
 Exit codes: 0 analysed, 1 the model is invalid, 2 usage error, unreadable
 input or a broken rule pack.`,
 		Example: `  mlthreat analyze examples/sentiment-api/system.yaml
   mlthreat analyze system.yaml --format json -o threats.json
   mlthreat analyze system.yaml --format markdown --min-severity high
-  mlthreat analyze system.yaml --explain T-3f9a1c2e`,
+  mlthreat analyze system.yaml --explain T-3f9a1c2e
+  mlthreat analyze --from threagile threagile.yaml --format json -o threats.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.analyze(args[0], f)
@@ -77,10 +86,16 @@ input or a broken rule pack.`,
 	cmd.Flags().StringVar(&f.explain, "explain", "", "explain one threat id: rule, condition, facts and every scoring factor")
 	cmd.Flags().StringVar(&f.evidence, "evidence", "", "red-team evidence file (default: FILE's .evidence.yaml when it exists; see docs/evidence.md)")
 	cmd.Flags().IntVar(&f.maxAge, "max-evidence-age", evidence.DefaultMaxAge, "days after which evidence is stale: flagged, and no longer verifies controls")
+	cmd.Flags().StringVar(&f.from, "from", "", "FILE is a threagile, otm or threat-dragon model: import it in memory and analyse the result (docs/interop.md)")
 	return cmd
 }
 
 func (a *app) analyze(file string, f *analyzeFlags) error {
+	if f.from != "" {
+		if err := oneOf(f.from, "threagile", "otm", "threat-dragon"); err != nil {
+			return exitWith(ExitUsage, "--from: %v", err)
+		}
+	}
 	// Start the work that needs no catalogue while it decodes: the schema,
 	// the rule packs' YAML, and reading and checking the model itself.
 	go model.WarmUp()
@@ -88,11 +103,18 @@ func (a *app) analyze(file string, f *analyzeFlags) error {
 	type loadedModel struct {
 		sys *model.System
 		ds  diag.List
+		im  *imported // with --from
+		err error
 	}
 	mch := make(chan loadedModel, 1)
 	go func() {
+		if f.from != "" {
+			im, err := importModel(f.from, file, file)
+			mch <- loadedModel{im.sys, im.vds, im, err}
+			return
+		}
 		s, ds := model.LoadFile(file, model.DefaultLimits)
-		mch <- loadedModel{s, ds}
+		mch <- loadedModel{sys: s, ds: ds}
 	}()
 	if err := oneOf(f.format, "table", "json", "markdown", "html", "pdf", "csv", "xlsx", "navigator", "sarif", "stix", "otm", "threat-dragon", "template"); err != nil {
 		return exitWith(ExitUsage, "--format: %v", err)
@@ -124,7 +146,20 @@ func (a *app) analyze(file string, f *analyzeFlags) error {
 	}()
 	lm := <-mch
 	sys, ds := lm.sys, lm.ds
-	if sys != nil {
+	if lm.im != nil {
+		// As mlthreat import would: its diagnostics on FILE, and a model
+		// that does not validate is the importer's fault.
+		for _, d := range lm.im.ds {
+			fmt.Fprintln(a.stderr, d.String())
+		}
+		if lm.err != nil {
+			return lm.err
+		}
+		var err error
+		if ds, err = a.checkImported(file, sys, ds, cat); err != nil {
+			return err
+		}
+	} else if sys != nil {
 		ds = append(ds, validate.Frameworks(sys, cat)...)
 		ds.Sort()
 	}
@@ -211,7 +246,13 @@ func (a *app) analyze(file string, f *analyzeFlags) error {
 		w = table.Writer{Color: f.out == "" && isTerminal(a.stdout) && a.getenv("NO_COLOR") == ""}
 	}
 	return a.emitStream(f.out, func(out io.Writer) error {
-		if err := w.Write(out, rep); err != nil {
+		// Some writers (the table's tabwriter) write many small pieces.
+		bw := bufio.NewWriterSize(out, 64<<10)
+		err := w.Write(bw, rep)
+		if ferr := bw.Flush(); err == nil {
+			err = ferr
+		}
+		if err != nil {
 			return exitWith(ExitUsage, "render %s: %v", f.format, err)
 		}
 		return nil

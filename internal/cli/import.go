@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mlthreat/mlthreat/internal/catalog"
 	"github.com/mlthreat/mlthreat/internal/diag"
 	"github.com/mlthreat/mlthreat/internal/interop"
 	"github.com/mlthreat/mlthreat/internal/interop/otm"
@@ -55,50 +56,91 @@ malformed input, or usage error.`,
 }
 
 func (a *app) importFile(format, file, out string) error {
-	imp := importers[format]
-	if imp == nil {
-		return exitWith(ExitUsage, "unknown format %q; expected threagile, otm or threat-dragon", format)
-	}
-	lim := interop.DefaultLimits
-	if fi, err := os.Stat(file); err != nil {
-		return exitWith(ExitUsage, "cannot read %s: %v", file, cleanErr(err))
-	} else if fi.IsDir() {
-		return exitWith(ExitUsage, "cannot read %s: is a directory", file)
-	} else if fi.Size() > lim.MaxBytes {
-		return exitWith(ExitUsage, "%s is %d bytes, over the %d-byte limit for an imported file", file, fi.Size(), lim.MaxBytes)
-	}
-	src, err := os.ReadFile(file)
-	if err != nil {
-		return exitWith(ExitUsage, "cannot read %s: %v", file, cleanErr(err))
-	}
-	m, ds := imp(file, src, lim)
-	for _, d := range ds {
-		fmt.Fprintln(a.stderr, d.String())
-	}
-	if m == nil {
-		if interop.Malformed(ds) {
-			return silentExit(ExitUsage)
-		}
-		return exitWith(ExitFindings, "%s cannot give a valid system model (%s)", file, plural(ds.Errors(), "error"))
-	}
-	y, err := m.YAML()
-	if err != nil {
-		return exitWith(ExitUsage, "internal error: writing the model: %v", err)
-	}
 	name := out
 	if name == "" || name == "-" {
 		name = "<stdout>"
 	}
-	// The real validator checks what was written: an import never emits a
-	// model mlthreat would refuse.
-	if int64(len(y)) > model.DefaultLimits.MaxBytes {
-		return exitWith(ExitFindings, "the imported model would be %d bytes, over the %d-byte limit for a system model; split %s into smaller systems", len(y), model.DefaultLimits.MaxBytes, file)
+	im, err := importModel(format, file, name)
+	for _, d := range im.ds {
+		fmt.Fprintln(a.stderr, d.String())
+	}
+	if err != nil {
+		return err
 	}
 	cat, err := a.catalog()
 	if err != nil {
 		return err
 	}
-	sys, vds := model.Load(name, y, model.DefaultLimits)
+	sys := im.sys
+	vds, err := a.checkImported(file, sys, im.vds, cat)
+	if err != nil {
+		return err
+	}
+	if err := a.emit(out, im.y); err != nil {
+		return err
+	}
+	for _, d := range vds {
+		fmt.Fprintln(a.stderr, d.String())
+	}
+	fmt.Fprintf(a.stderr, "imported %s from %s: %s, %s, %s, %s, %s; %s\n", sys.Info.ID, file,
+		plural(len(sys.Components), "component"), plural(len(sys.Flows), "flow"), plural(len(sys.Zones), "zone"),
+		plural(len(sys.Data), "data item"), plural(len(sys.Threats), "recorded threat"), plural(im.ds.Warnings(), "warning"))
+	return nil
+}
+
+// imported is another tool's model converted into a system model.
+type imported struct {
+	y   []byte        // the model, as mlthreat import writes it
+	sys *model.System // y loaded and checked; nil if it does not parse
+	vds diag.List     // the checks' diagnostics on y
+	ds  diag.List     // the importer's own diagnostics, on the foreign file
+}
+
+// importModel reads file in format, converts it and loads the result with
+// the model loader, under the name name; it prints nothing and never
+// returns nil. The catalogue checks are the caller's (checkImported).
+func importModel(format, file, name string) (*imported, error) {
+	im := &imported{}
+	imp := importers[format]
+	if imp == nil {
+		return im, exitWith(ExitUsage, "unknown format %q; expected threagile, otm or threat-dragon", format)
+	}
+	lim := interop.DefaultLimits
+	if fi, err := os.Stat(file); err != nil {
+		return im, exitWith(ExitUsage, "cannot read %s: %v", file, cleanErr(err))
+	} else if fi.IsDir() {
+		return im, exitWith(ExitUsage, "cannot read %s: is a directory", file)
+	} else if fi.Size() > lim.MaxBytes {
+		return im, exitWith(ExitUsage, "%s is %d bytes, over the %d-byte limit for an imported file", file, fi.Size(), lim.MaxBytes)
+	}
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return im, exitWith(ExitUsage, "cannot read %s: %v", file, cleanErr(err))
+	}
+	m, ds := imp(file, src, lim)
+	im.ds = ds
+	if m == nil {
+		if interop.Malformed(ds) {
+			return im, silentExit(ExitUsage)
+		}
+		return im, exitWith(ExitFindings, "%s cannot give a valid system model (%s)", file, plural(ds.Errors(), "error"))
+	}
+	if im.y, err = m.YAML(); err != nil {
+		return im, exitWith(ExitUsage, "internal error: writing the model: %v", err)
+	}
+	// The real validator checks what was written: an import never emits a
+	// model mlthreat would refuse.
+	if int64(len(im.y)) > model.DefaultLimits.MaxBytes {
+		return im, exitWith(ExitFindings, "the imported model would be %d bytes, over the %d-byte limit for a system model; split %s into smaller systems", len(im.y), model.DefaultLimits.MaxBytes, file)
+	}
+	im.sys, im.vds = model.Load(name, im.y, model.DefaultLimits)
+	return im, nil
+}
+
+// checkImported adds the catalogue checks to an imported model's
+// diagnostics and refuses a model that does not validate: that is a bug of
+// the importer.
+func (a *app) checkImported(file string, sys *model.System, vds diag.List, cat *catalog.Catalog) (diag.List, error) {
 	if sys != nil {
 		vds = append(vds, validate.Frameworks(sys, cat)...)
 		vds.Sort()
@@ -107,16 +149,7 @@ func (a *app) importFile(format, file, out string) error {
 		for _, d := range vds {
 			fmt.Fprintln(a.stderr, d.String())
 		}
-		return exitWith(ExitUsage, "internal error: the model imported from %s does not validate; please report this with the input", file)
+		return nil, exitWith(ExitUsage, "internal error: the model imported from %s does not validate; please report this with the input", file)
 	}
-	if err := a.emit(out, y); err != nil {
-		return err
-	}
-	for _, d := range vds {
-		fmt.Fprintln(a.stderr, d.String())
-	}
-	fmt.Fprintf(a.stderr, "imported %s from %s: %s, %s, %s, %s, %s; %s\n", sys.Info.ID, file,
-		plural(len(sys.Components), "component"), plural(len(sys.Flows), "flow"), plural(len(sys.Zones), "zone"),
-		plural(len(sys.Data), "data item"), plural(len(sys.Threats), "recorded threat"), plural(ds.Warnings(), "warning"))
-	return nil
+	return vds, nil
 }

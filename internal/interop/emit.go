@@ -148,7 +148,7 @@ func (m *Model) YAML() ([]byte, error) {
 // write zones, flows and data.
 func (e *emitter) line(f Fields) {
 	e.b.WriteString("  - ")
-	e.b.WriteString(flow(f))
+	writeFlow(&e.b, f)
 	e.b.WriteByte('\n')
 }
 
@@ -172,7 +172,7 @@ func (e *emitter) key(depth int, k string) {
 	} else {
 		e.b.WriteString(spaces[:2*depth])
 	}
-	e.b.WriteString(Quote(k))
+	writeQuoted(&e.b, k)
 	e.b.WriteString(": ")
 }
 
@@ -184,68 +184,96 @@ func (e *emitter) raw(depth int, k, v string) {
 
 func (e *emitter) kv(depth int, k, v string) {
 	if v != "" {
-		e.raw(depth, k, Quote(v))
+		e.flowLine(depth, k, v)
 	}
 }
 
 func (e *emitter) list(depth int, k string, v []string) {
 	if len(v) > 0 {
-		e.raw(depth, k, flow(v))
+		e.flowLine(depth, k, v)
 	}
 }
 
 func (e *emitter) flowField(depth int, k string, f Fields) {
 	if len(f) > 0 {
-		e.raw(depth, k, flow(f))
+		e.flowLine(depth, k, f)
 	}
 }
 
 // fields writes extension fields, each value on one line in flow style.
 func (e *emitter) fields(depth int, f Fields) {
 	for _, x := range f {
-		e.raw(depth, x.Key, flow(x.Value))
+		e.flowLine(depth, x.Key, x.Value)
 	}
 }
 
-// flow renders a value in YAML flow style.
-func flow(v any) string {
+// flowLine is raw(depth, k, flow(v)).
+func (e *emitter) flowLine(depth int, k string, v any) {
+	e.key(depth, k)
+	writeFlow(&e.b, v)
+	e.b.WriteByte('\n')
+}
+
+// writeFlow writes a value in YAML flow style to b.
+func writeFlow(b *bytes.Buffer, v any) {
 	switch x := v.(type) {
 	case nil:
-		return "null"
+		b.WriteString("null")
 	case string:
-		return Quote(x)
+		writeQuoted(b, x)
 	case bool:
-		return strconv.FormatBool(x)
+		b.WriteString(strconv.FormatBool(x))
 	case int:
-		return strconv.Itoa(x)
+		b.WriteString(strconv.Itoa(x))
 	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return "null"
+		switch {
+		case math.IsNaN(x) || math.IsInf(x, 0):
+			b.WriteString("null")
+		case x == math.Trunc(x) && math.Abs(x) < 1e15:
+			b.WriteString(strconv.FormatInt(int64(x), 10))
+		default:
+			b.WriteString(strconv.FormatFloat(x, 'g', -1, 64))
 		}
-		if x == math.Trunc(x) && math.Abs(x) < 1e15 {
-			return strconv.FormatInt(int64(x), 10)
-		}
-		return strconv.FormatFloat(x, 'g', -1, 64)
 	case []string:
-		parts := make([]string, len(x))
+		b.WriteByte('[')
 		for i, s := range x {
-			parts[i] = Quote(s)
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writeQuoted(b, s)
 		}
-		return "[" + strings.Join(parts, ", ") + "]"
+		b.WriteByte(']')
 	case []any:
-		parts := make([]string, len(x))
+		b.WriteByte('[')
 		for i, s := range x {
-			parts[i] = flow(s)
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writeFlow(b, s)
 		}
-		return "[" + strings.Join(parts, ", ") + "]"
+		b.WriteByte(']')
 	case Fields:
-		parts := make([]string, len(x))
+		b.WriteByte('{')
 		for i, f := range x {
-			parts[i] = Quote(f.Key) + ": " + flow(f.Value)
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writeQuoted(b, f.Key)
+			b.WriteString(": ")
+			writeFlow(b, f.Value)
 		}
-		return "{" + strings.Join(parts, ", ") + "}"
+		b.WriteByte('}')
+	default:
+		writeQuoted(b, fmt.Sprint(v))
 	}
-	return Quote(fmt.Sprint(v))
+}
+
+func writeQuoted(b *bytes.Buffer, s string) {
+	if plain(s) {
+		b.WriteString(s)
+	} else {
+		b.WriteString(Quote(s))
+	}
 }
 
 // special words YAML 1.1 or 1.2 reads as something other than a string.

@@ -10,6 +10,13 @@ import (
 // digits, '.', '_' and '-', starting with a letter or digit, at most 64
 // characters. It returns "" when nothing usable is left.
 func Slug(s string) string {
+	if isSlug(s) {
+		return s // what slugOf gives, without the copy
+	}
+	return slugOf(s)
+}
+
+func slugOf(s string) string {
 	var b strings.Builder
 	dash := false
 	for _, r := range strings.ToLower(s) {
@@ -33,6 +40,27 @@ func Slug(s string) string {
 	return strings.TrimRight(b.String(), "-._")
 }
 
+// isSlug reports whether Slug(s) is s: at most 64 lower-case letters,
+// digits, '.', '_' and '-', starting with a letter or digit, with no "--"
+// and not ending in '-', '.' or '_'.
+func isSlug(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case c == '.' || c == '_' || c == '-':
+			if i == 0 || i == len(s)-1 || (c == '-' && s[i-1] == '-') {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // IDs hands out unique ids in one namespace, deterministically: the first
 // element to ask for an id gets it, later ones get -2, -3...
 type IDs struct{ used map[string]bool }
@@ -43,6 +71,13 @@ func (s *IDs) Reserve(id string) {
 		s.used = map[string]bool{}
 	}
 	s.used[id] = true
+}
+
+// Grow makes room for n more ids.
+func (s *IDs) Grow(n int) {
+	if s.used == nil {
+		s.used = make(map[string]bool, n)
+	}
 }
 
 // Taken reports whether id was handed out or reserved.

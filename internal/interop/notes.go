@@ -14,7 +14,7 @@ import (
 type Notes struct {
 	File     string
 	List     diag.List
-	unmapped map[string]*unmapped
+	unmapped map[[2]string]*unmapped // by section and key
 	capped   map[string]int
 }
 
@@ -58,9 +58,9 @@ func (n *Notes) Error(at *Node, code, format string, args ...any) {
 // an x- field).
 func (n *Notes) Unmapped(section, key string, at *Node) {
 	if n.unmapped == nil {
-		n.unmapped = map[string]*unmapped{}
+		n.unmapped = map[[2]string]*unmapped{}
 	}
-	id := section + "\x00" + key
+	id := [2]string{section, key}
 	u := n.unmapped[id]
 	if u == nil {
 		u = &unmapped{section: section, key: key, first: at}

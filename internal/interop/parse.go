@@ -75,6 +75,16 @@ func ParseYAML(file string, b []byte, lim Limits, what string) (*Node, diag.List
 	if ds != nil {
 		return nil, ds
 	}
+	// Most files are in the subset the fast reader takes; it gives the same
+	// tree. Everything else, and every error, comes from yaml/v3 below.
+	if n, ok := parseFast(b, lim); ok {
+		return n, nil
+	}
+	return parseSlow(file, b, lim, what)
+}
+
+// parseSlow is ParseYAML with yaml/v3 alone.
+func parseSlow(file string, b []byte, lim Limits, what string) (*Node, diag.List) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	var root yaml.Node
 	if err := dec.Decode(&root); err != nil {

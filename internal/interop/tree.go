@@ -25,8 +25,8 @@ const (
 // Aliases and merge keys are already expanded.
 type Node struct {
 	Kind   Kind
-	Value  string // scalar text
 	Quoted bool   // a string rather than a number, bool or null
+	Value  string // scalar text
 	Line   int
 	Col    int
 	Keys   []*Node // Map: key nodes, parallel to Vals

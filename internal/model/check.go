@@ -4,12 +4,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
-	"runtime"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mlthreat/mlthreat/internal/diag"
@@ -62,11 +61,6 @@ func Load(file string, b []byte, lim Limits) (*System, diag.List) {
 	root, ds := parse(file, b, lim)
 	if root == nil {
 		return nil, ds
-	}
-	if len(b) > 1<<20 {
-		// The parser's own tree is garbage now; for a large file, collect it
-		// before the checks allocate, so the two never coexist at the peak.
-		runtime.GC()
 	}
 	c := &checker{file: file, vocab: Kinds(), reported: map[string]bool{}}
 	c.diags = ds
@@ -122,12 +116,30 @@ func shapeName(n *Node) string {
 
 // keys reports unknown structural keys with a suggestion.
 func (c *checker) keys(root *Node) {
-	check := func(n *Node, section, where, path string) {
+	knownKeys := map[string][]string{}
+	// unknown reports whether a map has a key its section does not know;
+	// only then are the names for the message worth building.
+	unknown := func(n *Node, section string) bool {
 		if n == nil || n.Kind != Map {
+			return false
+		}
+		known, ok := knownKeys[section]
+		if !ok {
+			known = SectionByName(section).Keys()
+			knownKeys[section] = known
+		}
+		for _, k := range n.Keys {
+			if !isExtension(k.Value) && !slices.Contains(known, k.Value) {
+				return true
+			}
+		}
+		return false
+	}
+	check := func(n *Node, section, where, path string) {
+		if !unknown(n, section) {
 			return
 		}
-		sec := SectionByName(section)
-		known := sec.Keys()
+		known := knownKeys[section]
 		for _, k := range n.Keys {
 			if isExtension(k.Value) || slices.Contains(known, k.Value) {
 				continue
@@ -180,6 +192,9 @@ func (c *checker) keys(root *Node) {
 			continue
 		}
 		for i, it := range list.Items {
+			if !unknown(it, l.section) {
+				continue
+			}
 			where := l.what
 			if id := it.Get("id").Str(); id != "" {
 				where += " " + strconv.Quote(id)
@@ -341,16 +356,35 @@ func synonymKind(k string) string {
 	return best
 }
 
-var (
-	reSlug = regexp.MustCompile(patternSlug)
-	reID   = regexp.MustCompile(patternID)
-)
+// validID and validSlug match patternID and patternSlug, as the regular
+// expressions do (TestIDMatchers), at a fraction of the cost: a large model
+// has tens of thousands of ids.
+func validID(s string) bool { return idLike(s, 128, false) }
+
+func validSlug(s string) bool { return idLike(s, 64, true) }
+
+func idLike(s string, max int, lower bool) bool {
+	if s == "" || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'z':
+		case c >= 'A' && c <= 'Z' && !lower:
+		case (c == '.' || c == '_' || c == '-') && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // semantics checks what the schema cannot: uniqueness, references, self-flows.
 func (c *checker) semantics(s *System) {
 	root := s.Root
 	if sys := root.Get("system"); sys != nil && sys.Kind == Map {
-		if id := sys.Get("id"); id != nil && id.Kind == Scalar && id.Value != "" && !reSlug.MatchString(id.Value) {
+		if id := sys.Get("id"); id != nil && id.Kind == Scalar && id.Value != "" && !validSlug(id.Value) {
 			c.errAt(id, "bad-id", "system.id", "system id %q must be a slug: lower-case letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64 characters", id.Value)
 		}
 	}
@@ -361,30 +395,30 @@ func (c *checker) semantics(s *System) {
 		what string
 		n    *Node
 	}
-	elements := map[string]owner{}
-	claim := func(id, what, path string, n *Node) {
+	elements := make(map[string]owner, len(s.Zones)+len(s.Components)+len(s.Flows))
+	claim := func(id, what, list string, i int, n *Node) {
 		idn := n.Get("id")
 		if id == "" || idn == nil {
 			return
 		}
-		if !reID.MatchString(id) {
-			c.errAt(idn, "bad-id", path+".id", "%s id %q is malformed: use letters, digits, '.', '_' or '-', starting with a letter or digit (at most 128 characters)", what, id)
+		if !validID(id) {
+			c.errAt(idn, "bad-id", fmt.Sprintf("%s[%d].id", list, i), "%s id %q is malformed: use letters, digits, '.', '_' or '-', starting with a letter or digit (at most 128 characters)", what, id)
 			return
 		}
 		if prev, ok := elements[id]; ok {
-			c.errAt(idn, "duplicate-id", path+".id", "duplicate id %q: already used by the %s at line %d", id, prev.what, prev.n.Line)
+			c.errAt(idn, "duplicate-id", fmt.Sprintf("%s[%d].id", list, i), "duplicate id %q: already used by the %s at line %d", id, prev.what, prev.n.Line)
 			return
 		}
 		elements[id] = owner{what, n}
 	}
 	for i, z := range s.Zones {
-		claim(z.ID, "zone", fmt.Sprintf("zones[%d]", i), z.Node)
+		claim(z.ID, "zone", "zones", i, z.Node)
 	}
 	for i, comp := range s.Components {
-		claim(comp.ID, "component", fmt.Sprintf("components[%d]", i), comp.Node)
+		claim(comp.ID, "component", "components", i, comp.Node)
 	}
 	for i, f := range s.Flows {
-		claim(f.ID, "flow", fmt.Sprintf("flows[%d]", i), f.Node)
+		claim(f.ID, "flow", "flows", i, f.Node)
 	}
 	uniq := func(what, key string, ids []string, nodes []*Node) {
 		seen := map[string]*Node{}
@@ -393,13 +427,12 @@ func (c *checker) semantics(s *System) {
 				continue
 			}
 			idn := nodes[i].Get("id")
-			path := fmt.Sprintf("%s[%d].id", key, i)
-			if !reID.MatchString(id) {
-				c.errAt(idn, "bad-id", path, "%s id %q is malformed: use letters, digits, '.', '_' or '-', starting with a letter or digit", what, id)
+			if !validID(id) {
+				c.errAt(idn, "bad-id", fmt.Sprintf("%s[%d].id", key, i), "%s id %q is malformed: use letters, digits, '.', '_' or '-', starting with a letter or digit", what, id)
 				continue
 			}
 			if prev, ok := seen[id]; ok {
-				c.errAt(idn, "duplicate-id", path, "duplicate %s id %q (first at line %d)", what, id, prev.Line)
+				c.errAt(idn, "duplicate-id", fmt.Sprintf("%s[%d].id", key, i), "duplicate %s id %q (first at line %d)", what, id, prev.Line)
 				continue
 			}
 			seen[id] = nodes[i]
@@ -422,23 +455,36 @@ func (c *checker) semantics(s *System) {
 	}
 	uniq("threat", "threats", ids, nodes)
 
-	zoneIDs := make([]string, 0, len(s.Zones))
-	for _, z := range s.Zones {
-		zoneIDs = append(zoneIDs, z.ID)
-	}
-	compIDs := make([]string, 0, len(s.Components))
-	for _, comp := range s.Components {
-		compIDs = append(compIDs, comp.ID)
-	}
-	elementIDs := make([]string, 0, len(elements))
-	for id := range elements {
-		elementIDs = append(elementIDs, id)
-	}
-	sort.Strings(elementIDs)
-	dataIDs := make([]string, 0, len(s.Data))
-	for _, d := range s.Data {
-		dataIDs = append(dataIDs, d.ID)
-	}
+	// The id lists are for suggestions in messages; most models need none.
+	zoneIDs := sync.OnceValue(func() []string {
+		out := make([]string, 0, len(s.Zones))
+		for _, z := range s.Zones {
+			out = append(out, z.ID)
+		}
+		return out
+	})
+	compIDs := sync.OnceValue(func() []string {
+		out := make([]string, 0, len(s.Components))
+		for _, comp := range s.Components {
+			out = append(out, comp.ID)
+		}
+		return out
+	})
+	elementIDs := sync.OnceValue(func() []string {
+		out := make([]string, 0, len(elements))
+		for id := range elements {
+			out = append(out, id)
+		}
+		sort.Strings(out)
+		return out
+	})
+	dataIDs := sync.OnceValue(func() []string {
+		out := make([]string, 0, len(s.Data))
+		for _, d := range s.Data {
+			out = append(out, d.ID)
+		}
+		return out
+	})
 
 	comps := make(map[string]*Component, len(s.Components))
 	for _, comp := range s.Components {
@@ -454,7 +500,7 @@ func (c *checker) semantics(s *System) {
 	}
 	kinds := c.vocab.KindNames()
 	for i, comp := range s.Components {
-		path := fmt.Sprintf("components[%d]", i)
+		path := func() string { return fmt.Sprintf("components[%d]", i) }
 		if kn := comp.Node.Get("kind"); kn != nil && kn.Kind == Scalar && comp.Kind != "" && c.vocab.Kind(comp.Kind) == nil {
 			msg := fmt.Sprintf("unknown component kind %q", comp.Kind)
 			sug := suggest.Closest(comp.Kind, kinds, 2)
@@ -466,18 +512,18 @@ func (c *checker) semantics(s *System) {
 			} else {
 				msg += "; run `mlthreat kinds` or see docs/model.md for the 32 kinds"
 			}
-			c.errAt(kn, "unknown-kind", path+".kind", "%s", msg)
+			c.errAt(kn, "unknown-kind", path()+".kind", "%s", msg)
 		}
 		if zn := comp.Node.Get("zone"); zn != nil && comp.Zone != "" {
 			if !zones[comp.Zone] {
-				c.errAt(zn, "unknown-zone", path+".zone", "component %q is in unknown zone %q%s", comp.ID, comp.Zone, refHint(comp.Zone, zoneIDs, "zones"))
+				c.errAt(zn, "unknown-zone", path()+".zone", "component %q is in unknown zone %q%s", comp.ID, comp.Zone, refHint(comp.Zone, zoneIDs(), "zones"))
 			}
 		} else if len(s.Zones) > 0 && comp.ID != "" {
-			c.warnAt(comp.Node, "no-zone", path+".zone", "component %q has no zone; reachability treats it as internal", comp.ID)
+			c.warnAt(comp.Node, "no-zone", path()+".zone", "component %q has no zone; reachability treats it as internal", comp.ID)
 		}
 	}
 	for i, f := range s.Flows {
-		path := fmt.Sprintf("flows[%d]", i)
+		path := func() string { return fmt.Sprintf("flows[%d]", i) }
 		for _, end := range []struct{ key, val string }{{"from", f.From}, {"to", f.To}} {
 			n := f.Node.Get(end.key)
 			if n == nil || end.val == "" {
@@ -488,11 +534,11 @@ func (c *checker) semantics(s *System) {
 				if zones[end.val] {
 					what = "zone, not a component"
 				}
-				c.errAt(n, "dangling-ref", path+"."+end.key, "flow %q: %s %q is a %s%s", f.ID, end.key, end.val, what, refHint(end.val, compIDs, "components"))
+				c.errAt(n, "dangling-ref", path()+"."+end.key, "flow %q: %s %q is a %s%s", f.ID, end.key, end.val, what, refHint(end.val, compIDs(), "components"))
 			}
 		}
 		if f.From != "" && f.From == f.To {
-			c.errAt(f.Node.Get("to"), "self-flow", path+".to", "flow %q goes from component %q to itself; model the internal step as its own component", f.ID, f.From)
+			c.errAt(f.Node.Get("to"), "self-flow", path()+".to", "flow %q goes from component %q to itself; model the internal step as its own component", f.ID, f.From)
 		}
 		if dn := f.Node.Get("data"); dn != nil {
 			for j, d := range dn.Strings() {
@@ -504,9 +550,9 @@ func (c *checker) semantics(s *System) {
 					at = dn.Items[j]
 				}
 				if len(s.Data) == 0 {
-					c.warnAt(at, "undeclared-data", path+".data", "flow %q carries %q, which is not declared under data:; declare it to give it a classification", f.ID, d)
+					c.warnAt(at, "undeclared-data", path()+".data", "flow %q carries %q, which is not declared under data:; declare it to give it a classification", f.ID, d)
 				} else {
-					c.errAt(at, "dangling-ref", fmt.Sprintf("%s.data[%d]", path, j), "flow %q carries unknown data %q%s", f.ID, d, refHint(d, dataIDs, "data"))
+					c.errAt(at, "dangling-ref", fmt.Sprintf("%s.data[%d]", path(), j), "flow %q carries unknown data %q%s", f.ID, d, refHint(d, dataIDs(), "data"))
 				}
 			}
 		}
@@ -520,7 +566,7 @@ func (c *checker) semantics(s *System) {
 				continue
 			}
 			if _, ok := elements[it.Value]; !ok {
-				c.errAt(it, "dangling-ref", fmt.Sprintf("%s.%s[%d]", path, key, j), "%s: %s names %q, which is no component, flow or zone%s", owner, key, it.Value, refHint(it.Value, elementIDs, ""))
+				c.errAt(it, "dangling-ref", fmt.Sprintf("%s.%s[%d]", path, key, j), "%s: %s names %q, which is no component, flow or zone%s", owner, key, it.Value, refHint(it.Value, elementIDs(), ""))
 			}
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -271,6 +272,30 @@ func parse(file string, b []byte, lim Limits) (*Node, diag.List) {
 		return fail(l, c, "encoding", "invalid UTF-8 (byte 0x%02x); save the file as UTF-8", b[i])
 	}
 	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
+	// Most models are in the subset the fast reader takes; it gives the
+	// same tree. Everything else, and every error, comes from yaml/v3.
+	if n, ok := parseFast(b, lim); ok {
+		return n, nil
+	}
+	return parseSlow(file, b, lim)
+}
+
+// parseSlow is parse with yaml/v3 alone, on content that passed parse's
+// checks.
+func parseSlow(file string, b []byte, lim Limits) (*Node, diag.List) {
+	n, ds := parseYAMLv3(file, b, lim)
+	if n != nil && len(b) > 1<<20 {
+		// yaml/v3's own tree is garbage now; for a large file, collect it
+		// before the checks allocate, so the two never coexist at the peak.
+		runtime.GC()
+	}
+	return n, ds
+}
+
+func parseYAMLv3(file string, b []byte, lim Limits) (*Node, diag.List) {
+	fail := func(line, col int, code, format string, args ...any) (*Node, diag.List) {
+		return nil, diag.List{{File: file, Line: line, Col: col, Severity: diag.Error, Code: code, Message: fmt.Sprintf(format, args...)}}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	var root yaml.Node
 	if err := dec.Decode(&root); err != nil {

@@ -1,6 +1,8 @@
 package model
 
 import (
+	"regexp"
+	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
@@ -33,6 +35,24 @@ func TestScalarReadersMatchYAML(t *testing.T) {
 		got, ok := scalarBool(v)
 		if ok != (wantErr == nil) || (ok && got != want) {
 			t.Errorf("bool %q: got %v %v, yaml %v %v", v, got, ok, want, wantErr)
+		}
+	}
+}
+
+// validID and validSlug agree with the patterns they stand for.
+func TestIDMatchers(t *testing.T) {
+	reID, reSlug := regexp.MustCompile(patternID), regexp.MustCompile(patternSlug)
+	cases := []string{"", "a", "A", "0", "-a", ".a", "_a", "a-b.c_d", "aB", "ab ", "a/b", "é", "aé", "a\n", "a-",
+		strings.Repeat("a", 63), strings.Repeat("a", 64), strings.Repeat("a", 65), strings.Repeat("a", 127), strings.Repeat("a", 128), strings.Repeat("a", 129)}
+	for c := 0; c < 256; c++ {
+		cases = append(cases, string(rune(c)), "a"+string(rune(c)), "a"+string([]byte{byte(c)}))
+	}
+	for _, s := range cases {
+		if got, want := validID(s), reID.MatchString(s); got != want {
+			t.Errorf("validID(%q) = %v, the pattern says %v", s, got, want)
+		}
+		if got, want := validSlug(s), reSlug.MatchString(s); got != want {
+			t.Errorf("validSlug(%q) = %v, the pattern says %v", s, got, want)
 		}
 	}
 }

@@ -24,6 +24,7 @@ type structSchema struct {
 	constTyp string // its JSON type
 	hasConst bool
 	pattern  *regexp.Regexp
+	match    func(string) bool // pattern's matcher
 	format   string
 	min, max *float64
 	anyOf    []*structSchema
@@ -94,7 +95,16 @@ func compileShape(m map[string]any, defs map[string]*structSchema) (*structSchem
 			}
 		case "pattern":
 			src, _ := v.(string)
-			s.pattern, err = regexp.Compile(src)
+			if s.pattern, err = regexp.Compile(src); err == nil {
+				switch src {
+				case patternID:
+					s.match = validID
+				case patternSlug:
+					s.match = validSlug
+				default:
+					s.match = s.pattern.MatchString
+				}
+			}
 		case "format":
 			s.format, _ = v.(string)
 		case "minimum":
@@ -186,46 +196,109 @@ type shapeError struct {
 	msg  string
 }
 
-// check validates n against s, appending what fails to errs.
+// docPath is the path of the value being checked, spelt out (String)
+// only for an error: a large model has hundreds of thousands of values.
+// A quiet path only asks whether there is an error (for anyOf), so the
+// first one ends the check, with no message.
+type docPath struct {
+	steps []pathStep
+	quiet bool
+}
+
+type pathStep struct {
+	key   string
+	index int // an index when >= 0, else key
+}
+
+func (p *docPath) String() string {
+	var b strings.Builder
+	for _, st := range p.steps {
+		switch {
+		case st.index >= 0:
+			b.WriteString("[" + strconv.Itoa(st.index) + "]")
+		case b.Len() > 0:
+			b.WriteString("." + st.key)
+		default:
+			b.WriteString(st.key)
+		}
+	}
+	return b.String()
+}
+
+func (p *docPath) push(st pathStep) { p.steps = append(p.steps, st) }
+
+func (p *docPath) pop() { p.steps = p.steps[:len(p.steps)-1] }
+
+// check validates n, at path, against s, appending what fails to errs.
 func (s *structSchema) check(n *Node, path string, errs []shapeError) []shapeError {
+	at := &docPath{}
+	if path != "" {
+		at.push(pathStep{key: path, index: -1})
+	}
+	return s.checkAt(n, at, errs)
+}
+
+var errQuiet = shapeError{msg: "invalid"}
+
+func (s *structSchema) checkAt(n *Node, at *docPath, errs []shapeError) []shapeError {
 	if s.ref != "" {
-		return s.defs[s.ref].check(n, path, errs)
+		return s.defs[s.ref].checkAt(n, at, errs)
 	}
 	if len(s.anyOf) > 0 {
 		ok := false
+		quiet := at.quiet
+		at.quiet = true
 		for _, b := range s.anyOf {
-			if len(b.check(n, path, nil)) == 0 {
+			if len(b.checkAt(n, at, nil)) == 0 {
 				ok = true
 				break
 			}
 		}
+		at.quiet = quiet
 		if !ok {
-			errs = append(errs, shapeError{n, path, "expected " + s.describe()})
+			if at.quiet {
+				return append(errs, errQuiet)
+			}
+			errs = append(errs, shapeError{n, at.String(), "expected " + s.describe()})
 		}
 	}
 	got, value := jsonType(n)
 	if len(s.types) > 0 && !typeMatches(s.types, got, value) {
-		return append(errs, shapeError{n, path, fmt.Sprintf("expected %s, found %s", s.describe(), typeWords[got])})
+		if at.quiet {
+			return append(errs, errQuiet)
+		}
+		return append(errs, shapeError{n, at.String(), fmt.Sprintf("expected %s, found %s", s.describe(), typeWords[got])})
+	}
+	bad := (s.hasConst && (value != s.constant || got != s.constTyp)) ||
+		(len(s.enum) > 0 && (got != "string" || !contains(s.enum, value))) ||
+		(s.pattern != nil && got == "string" && !s.match(value)) ||
+		(s.format == "date" && got == "string" && !isDate(value))
+	var f float64
+	if got == "integer" || got == "number" {
+		f, _ = strconv.ParseFloat(value, 64)
+		bad = bad || (s.min != nil && f < *s.min) || (s.max != nil && f > *s.max)
+	}
+	if bad && at.quiet {
+		return append(errs, errQuiet)
 	}
 	if s.hasConst && (value != s.constant || got != s.constTyp) {
-		errs = append(errs, shapeError{n, path, fmt.Sprintf("expected %s, found %s", s.constant, quoteScalar(n, got))})
+		errs = append(errs, shapeError{n, at.String(), fmt.Sprintf("expected %s, found %s", s.constant, quoteScalar(n, got))})
 	}
 	if len(s.enum) > 0 && (got != "string" || !contains(s.enum, value)) {
-		errs = append(errs, shapeError{n, path, fmt.Sprintf("expected one of %s, found %s", quoteAll(s.enum), quoteScalar(n, got))})
+		errs = append(errs, shapeError{n, at.String(), fmt.Sprintf("expected one of %s, found %s", quoteAll(s.enum), quoteScalar(n, got))})
 	}
-	if s.pattern != nil && got == "string" && !s.pattern.MatchString(value) {
-		errs = append(errs, shapeError{n, path, fmt.Sprintf("%q does not match %s", value, s.pattern)})
+	if s.pattern != nil && got == "string" && !s.match(value) {
+		errs = append(errs, shapeError{n, at.String(), fmt.Sprintf("%q does not match %s", value, s.pattern)})
 	}
 	if s.format == "date" && got == "string" && !isDate(value) {
-		errs = append(errs, shapeError{n, path, fmt.Sprintf("expected a date written YYYY-MM-DD, found %q", value)})
+		errs = append(errs, shapeError{n, at.String(), fmt.Sprintf("expected a date written YYYY-MM-DD, found %q", value)})
 	}
 	if got == "integer" || got == "number" {
-		f, _ := strconv.ParseFloat(value, 64)
 		if s.min != nil && f < *s.min {
-			errs = append(errs, shapeError{n, path, fmt.Sprintf("expected at least %g, found %s", *s.min, value)})
+			errs = append(errs, shapeError{n, at.String(), fmt.Sprintf("expected at least %g, found %s", *s.min, value)})
 		}
 		if s.max != nil && f > *s.max {
-			errs = append(errs, shapeError{n, path, fmt.Sprintf("expected at most %g, found %s", *s.max, value)})
+			errs = append(errs, shapeError{n, at.String(), fmt.Sprintf("expected at most %g, found %s", *s.max, value)})
 		}
 	}
 	switch n.Kind {
@@ -237,19 +310,32 @@ func (s *structSchema) check(n *Node, path string, errs []shapeError) []shapeErr
 			}
 		}
 		if len(missing) > 0 {
-			errs = append(errs, shapeError{n, path, "missing required key " + quoteAll(missing)})
+			if at.quiet {
+				return append(errs, errQuiet)
+			}
+			errs = append(errs, shapeError{n, at.String(), "missing required key " + quoteAll(missing)})
 		}
 		if s.props != nil {
 			for i, k := range n.Keys {
 				if p := s.props[k.Value]; p != nil {
-					errs = p.check(n.Vals[i], joinPath(path, k.Value), errs)
+					at.push(pathStep{key: k.Value, index: -1})
+					errs = p.checkAt(n.Vals[i], at, errs)
+					at.pop()
+					if at.quiet && len(errs) > 0 {
+						return errs
+					}
 				}
 			}
 		}
 	case Seq:
 		if s.items != nil {
 			for i, it := range n.Items {
-				errs = s.items.check(it, path+"["+strconv.Itoa(i)+"]", errs)
+				at.push(pathStep{index: i})
+				errs = s.items.checkAt(it, at, errs)
+				at.pop()
+				if at.quiet && len(errs) > 0 {
+					return errs
+				}
 			}
 		}
 	}
@@ -302,6 +388,11 @@ func jsonType(n *Node) (string, string) {
 		return "object", ""
 	case Seq:
 		return "array", ""
+	}
+	switch n.Tag {
+	case "!!null", "!!bool", "!!int", "!!float":
+	default:
+		return "string", n.Value // what Any gives for any other tag
 	}
 	switch v := n.Any().(type) {
 	case nil:

@@ -12,28 +12,38 @@ const todoKey = "x-todo"
 
 // todos reports every x-todo entry anywhere in the document.
 func (c *checker) todos(root *Node) {
-	var walk func(n *Node, path string, depth int)
-	walk = func(n *Node, path string, depth int) {
+	at := &docPath{} // spelt out only at an x-todo
+	var walk func(n *Node, depth int)
+	walk = func(n *Node, depth int) {
 		if n == nil || depth > DefaultLimits.MaxDepth {
 			return
 		}
 		switch n.Kind {
 		case Map:
 			for i, k := range n.Keys {
-				p := joinPath(path, k.Value)
 				if k.Value == todoKey {
-					c.todoEntries(n.Vals[i], p)
+					at.push(pathStep{key: k.Value, index: -1})
+					c.todoEntries(n.Vals[i], at.String())
+					at.pop()
 					continue
 				}
-				walk(n.Vals[i], p, depth+1)
+				if v := n.Vals[i]; v.Kind != Scalar {
+					at.push(pathStep{key: k.Value, index: -1})
+					walk(v, depth+1)
+					at.pop()
+				}
 			}
 		case Seq:
 			for i, it := range n.Items {
-				walk(it, fmt.Sprintf("%s[%d]", path, i), depth+1)
+				if it.Kind != Scalar {
+					at.push(pathStep{index: i})
+					walk(it, depth+1)
+					at.pop()
+				}
 			}
 		}
 	}
-	walk(root, "", 0)
+	walk(root, 0)
 }
 
 func (c *checker) todoEntries(v *Node, path string) {

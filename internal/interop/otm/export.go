@@ -235,8 +235,14 @@ func Build(r *analysis.Report) *document {
 		d.TrustZones = append(d.TrustZones, trustZone{ID: unzonedID, Name: "Components without a zone", Type: "internal",
 			Risk: zoneRisk{trustRating["internal"]}, Attributes: map[string]any{attrSynthetic: true}})
 	}
+	compName := make(map[string]string, len(s.Components)) // the first component's, as s.Component finds it
+	for _, c := range s.Components {
+		if _, ok := compName[c.ID]; !ok {
+			compName[c.ID] = c.Name
+		}
+	}
 	for _, f := range s.Flows {
-		df := dataflow{ID: f.ID, Name: flowName(s, f), Description: f.Description, Bidirectional: f.Bidirectional, Source: f.From, Destination: f.To,
+		df := dataflow{ID: f.ID, Name: flowName(compName, f), Description: f.Description, Bidirectional: f.Bidirectional, Source: f.From, Destination: f.To,
 			Assets: f.Data, Threats: onElement[f.ID], Attributes: map[string]any{}}
 		if f.Protocol != "" {
 			df.Attributes[attrProtocol] = f.Protocol
@@ -283,10 +289,10 @@ func appendUnique(l []string, v string) []string {
 	return append(l, v)
 }
 
-func flowName(s *model.System, f *model.Flow) string {
+func flowName(compName map[string]string, f *model.Flow) string {
 	name := func(id string) string {
-		if c := s.Component(id); c != nil && c.Name != "" {
-			return c.Name
+		if n := compName[id]; n != "" {
+			return n
 		}
 		return id
 	}

@@ -50,12 +50,15 @@ func Import(file string, src []byte, lim interop.Limits) (*interop.Model, diag.L
 	if ds != nil {
 		return nil, ds
 	}
+	n := min(root.Get("technical_assets").Len(), lim.MaxElements) // for the maps' sizes
 	im := &importer{
 		notes: interop.Notes{File: file}, lim: lim,
 		m:      &interop.Model{Comment: "Imported from Threagile by mlthreat import; x-threagile fields keep what mlthreat does not model."},
-		assets: map[string]*interop.Component{}, assetNodes: map[string]*interop.Node{}, data: map[string]string{},
-		zoneOf: map[string]string{}, incoming: map[string][]string{}, tidOf: map[*interop.Component]string{}, processed: map[*interop.Component][]string{},
+		assets: make(map[string]*interop.Component, n), assetNodes: make(map[string]*interop.Node, n), data: map[string]string{},
+		zoneOf: make(map[string]string, n), incoming: make(map[string][]string, n), tidOf: make(map[*interop.Component]string, n),
+		processed: make(map[*interop.Component][]string, n),
 	}
+	im.ids.Grow(4 * n) // components and their links
 	if !root.Is(interop.Map) || (root.Get("technical_assets") == nil && root.Get("threagile_version") == nil) {
 		return nil, diag.List{{File: file, Line: root.Line, Col: root.Col, Severity: diag.Error, Code: "not-threagile",
 			Message: "not a Threagile model: expected a map with threagile_version and technical_assets"}}
@@ -216,7 +219,7 @@ func (im *importer) technicalAssets(n *interop.Node) {
 		if c.Name == c.ID {
 			c.Name = ""
 		}
-		x := interop.Fields{}
+		x := make(interop.Fields, 0, len(a.Keys))
 		for j, key := range a.Keys {
 			switch key.Value {
 			case "id", "description", "owner", "internet", "tags", "communication_links", "data_assets_processed":
@@ -384,7 +387,7 @@ func (im *importer) links(n *interop.Node) {
 			if lk.Value != f.ID {
 				f.Ext.Add("x-threagile-link", lk.Value)
 			}
-			x := interop.Fields{}
+			x := make(interop.Fields, 0, len(l.Keys))
 			for k, key := range l.Keys {
 				switch key.Value {
 				case "target", "description", "protocol", "data_assets_sent":

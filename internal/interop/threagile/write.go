@@ -86,11 +86,17 @@ func Write(w io.Writer, s *model.System) error {
 	}
 	stored := map[string][]string{}
 	processed := map[string][]string{}
+	byID := make(map[string]*model.Component, len(s.Components))
+	for _, c := range s.Components {
+		if byID[c.ID] == nil {
+			byID[c.ID] = c // the first, as s.Component gives it
+		}
+	}
 	for _, f := range s.Flows {
 		for _, d := range f.Data {
 			processed[f.From] = appendUnique(processed[f.From], d)
 			processed[f.To] = appendUnique(processed[f.To], d)
-			if to := s.Component(f.To); to != nil && storeKinds[to.Kind] {
+			if to := byID[f.To]; to != nil && storeKinds[to.Kind] {
 				stored[f.To] = appendUnique(stored[f.To], d)
 			}
 		}
