@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -27,19 +26,7 @@ func TestServeInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a server and a browser")
 	}
-	bin := ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			bin = p
-			break
-		}
-	}
-	if bin == "" {
-		if os.Getenv("MLTHREAT_REQUIRE_BROWSER") != "" {
-			t.Fatal("no Chromium found")
-		}
-		t.Skip("no Chromium on this machine")
-	}
+	bin := sharedtest.Chromium(t)
 	root := sharedtest.RepoRoot(t)
 	churn := filepath.Join(root, "internal", "cli", "testdata", "serve", "churn-api.yaml")
 	policy := filepath.Join(root, "internal", "cli", "testdata", "serve", "board.yaml")
@@ -106,7 +93,7 @@ func TestServeInBrowser(t *testing.T) {
 		chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.Flag("disable-quic", true),
-		chromedp.WindowSize(1280, 1600), chromedp.UserDataDir(browserProfile(t)))
+		chromedp.WindowSize(1280, 1600), chromedp.UserDataDir(sharedtest.BrowserProfile(t)))
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancel()
 	ctx, cancel := chromedp.NewContext(actx)
@@ -209,20 +196,4 @@ func TestServeInBrowser(t *testing.T) {
 		t.Errorf("the browser reported problems (a CSP violation would): %v", problems)
 	}
 	t.Logf("screenshots in %s", shots)
-}
-
-func browserProfile(t *testing.T) string {
-	dir, err := os.MkdirTemp("", "mlthreat-chrome-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for range 50 {
-			if os.RemoveAll(dir) == nil {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	})
-	return dir
 }

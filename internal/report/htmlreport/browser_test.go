@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,6 +19,7 @@ import (
 	"github.com/mlthreat/mlthreat/internal/model"
 	"github.com/mlthreat/mlthreat/internal/report/htmlreport"
 	"github.com/mlthreat/mlthreat/internal/rules"
+	"github.com/mlthreat/mlthreat/internal/sharedtest"
 	"github.com/mlthreat/mlthreat/internal/validate"
 )
 
@@ -28,19 +28,7 @@ import (
 // page logs no errors (a CSP violation or a script error would). .ci/run
 // installs Chromium; without it the test is skipped.
 func TestReportInBrowser(t *testing.T) {
-	bin := ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			bin = p
-			break
-		}
-	}
-	if bin == "" {
-		if os.Getenv("MLTHREAT_REQUIRE_BROWSER") != "" {
-			t.Fatal("no Chromium found")
-		}
-		t.Skip("no Chromium on this machine")
-	}
+	bin := sharedtest.Chromium(t)
 	cat := catalog.Default()
 	set, _ := rules.Load(cat)
 	cw, _ := gap.Load(cat)
@@ -76,7 +64,7 @@ func TestReportInBrowser(t *testing.T) {
 		chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.Flag("disable-quic", true),
-		chromedp.UserDataDir(profileDir(t)))
+		chromedp.UserDataDir(sharedtest.BrowserProfile(t)))
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancel()
 	ctx, cancel := chromedp.NewContext(actx)
@@ -140,24 +128,4 @@ func TestReportInBrowser(t *testing.T) {
 	if len(problems) > 0 {
 		t.Errorf("the page logged problems: %v", problems)
 	}
-}
-
-// profileDir is a browser profile directory removed after the test; Chrome
-// may still be writing to it for a moment after it closes, so removal
-// retries instead of failing the test.
-func profileDir(t *testing.T) string {
-	dir, err := os.MkdirTemp("", "mlthreat-chrome-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for range 50 {
-			if os.RemoveAll(dir) == nil {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		t.Logf("could not remove the browser profile %s", dir)
-	})
-	return dir
 }
