@@ -169,14 +169,8 @@ func (s *Server) handleDecide(w http.ResponseWriter, r *http.Request, p *web.Pri
 // handleDecisions is GET /api/v1/systems/{id}/decisions, newest first:
 // what `mlthreat gate --server` turns into the model's approvals.
 func (s *Server) handleDecisions(w http.ResponseWriter, r *http.Request, _ *web.Principal) error {
-	if _, err := query(r); err != nil {
-		return err
-	}
-	id, err := systemID(r)
+	id, err := s.knownSystem(r)
 	if err != nil {
-		return err
-	}
-	if _, err := s.system(r, id); err != nil {
 		return err
 	}
 	ds, err := s.store.Decisions(r.Context(), id)

@@ -153,16 +153,26 @@ func (s *Server) system(r *http.Request, id string) (*store.System, error) {
 	return sys, err
 }
 
-// handleVersions is GET /api/v1/systems/{id}/versions, newest first.
-func (s *Server) handleVersions(w http.ResponseWriter, r *http.Request, _ *web.Principal) error {
+// knownSystem checks the query and returns the path's system id; 404 when
+// the server holds no such system.
+func (s *Server) knownSystem(r *http.Request) (string, error) {
 	if _, err := query(r); err != nil {
-		return err
+		return "", err
 	}
 	id, err := systemID(r)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if _, err := s.system(r, id); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// handleVersions is GET /api/v1/systems/{id}/versions, newest first.
+func (s *Server) handleVersions(w http.ResponseWriter, r *http.Request, _ *web.Principal) error {
+	id, err := s.knownSystem(r)
+	if err != nil {
 		return err
 	}
 	vs, err := s.store.Versions(r.Context(), id)
