@@ -1,12 +1,39 @@
 package analysis
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"time"
 
+	"github.com/mlthreat/mlthreat/internal/catalog"
 	"github.com/mlthreat/mlthreat/internal/evidence"
+	"github.com/mlthreat/mlthreat/internal/model"
 )
+
+// UsableEvidence keeps the records an analysis of sys can use, as the CLI
+// does: those about an element of the model that name only techniques the
+// catalogue knows. (The CLI also warns about each record it leaves out.)
+func UsableEvidence(sys *model.System, cat *catalog.Catalog, recs []evidence.Record) []evidence.Record {
+	elements := map[string]bool{}
+	for _, c := range sys.Components {
+		elements[c.ID] = true
+	}
+	for _, f := range sys.Flows {
+		elements[f.ID] = true
+	}
+	for _, z := range sys.Zones {
+		elements[z.ID] = true
+	}
+	var out []evidence.Record
+	for _, r := range recs {
+		if !elements[r.Target] || slices.ContainsFunc(r.Techniques, func(t string) bool { return cat.Technique(t) == nil }) {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
 
 // EvidenceRef is one test result bearing on a threat.
 type EvidenceRef struct {

@@ -105,40 +105,11 @@ func (s *Server) analyseVersion(r *http.Request, id string, n int) (*analysis.Re
 		if recs, err = evidence.Parse("evidence", eb); err != nil {
 			return nil, newError(http.StatusUnprocessableEntity, nil, "the evidence of version %d of %q no longer parses: %v", n, id, err)
 		}
-		recs = usableEvidence(recs, sys, s)
+		recs = analysis.UsableEvidence(sys, s.cfg.Catalog, recs)
 	}
 	rep, err := analysis.Analyze(sys, s.cfg.Catalog, s.cfg.Rules, analysis.Options{Today: s.now().UTC(), Evidence: recs})
 	if err != nil {
 		return nil, fmt.Errorf("analysing version %d of %s: %w", n, id, err)
 	}
 	return rep, nil
-}
-
-// usableEvidence keeps the records the CLI's analysis would use: those
-// about an element of the model and naming known techniques.
-func usableEvidence(recs []evidence.Record, sys *model.System, s *Server) []evidence.Record {
-	elements := map[string]bool{}
-	for _, c := range sys.Components {
-		elements[c.ID] = true
-	}
-	for _, f := range sys.Flows {
-		elements[f.ID] = true
-	}
-	for _, z := range sys.Zones {
-		elements[z.ID] = true
-	}
-	out := recs[:0]
-	for _, r := range recs {
-		if !elements[r.Target] {
-			continue
-		}
-		known := true
-		for _, t := range r.Techniques {
-			known = known && s.cfg.Catalog.Technique(t) != nil
-		}
-		if known {
-			out = append(out, r)
-		}
-	}
-	return out
 }

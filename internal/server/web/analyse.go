@@ -90,7 +90,7 @@ func (h *handler) analyseInto(ctx context.Context, a *analysed) error {
 		if err != nil {
 			return fmt.Errorf("%w: the stored evidence file does not parse: %v", errUnanalysable, firstLine(err.Error()))
 		}
-		recs = h.usableEvidence(sys, all)
+		recs = analysis.UsableEvidence(sys, h.d.Catalog, all)
 	}
 	rep, err := analysis.Analyze(sys, h.d.Catalog, h.d.Rules, analysis.Options{Today: today, Evidence: recs})
 	if err != nil {
@@ -121,32 +121,6 @@ func (h *handler) analyseInto(ctx context.Context, a *analysed) error {
 		a.Gap.Roadmap = roadmap
 	}
 	return nil
-}
-
-// usableEvidence keeps the records the CLI keeps: about an element of the
-// model, naming only techniques the catalogue knows.
-func (h *handler) usableEvidence(sys *model.System, recs []evidence.Record) []evidence.Record {
-	elements := map[string]bool{}
-	for _, c := range sys.Components {
-		elements[c.ID] = true
-	}
-	for _, f := range sys.Flows {
-		elements[f.ID] = true
-	}
-	for _, z := range sys.Zones {
-		elements[z.ID] = true
-	}
-	var out []evidence.Record
-	for _, r := range recs {
-		if !elements[r.Target] {
-			continue
-		}
-		if slices.ContainsFunc(r.Techniques, func(t string) bool { return h.d.Catalog.Technique(t) == nil }) {
-			continue
-		}
-		out = append(out, r)
-	}
-	return out
 }
 
 // gapProfile is the RMF profile the pushed gap analysis used, when it is a
