@@ -265,6 +265,25 @@ func (a *app) emitStream(path string, render func(io.Writer) error) error {
 	if path == "" || path == "-" {
 		return render(a.stdout)
 	}
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		// A device or a pipe (-o /dev/null, -o /dev/stdout): write into
+		// it. Renaming a file over it would replace the device itself.
+		if st.IsDir() {
+			return exitWith(ExitUsage, "write %s: it is a directory", path)
+		}
+		fh, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return exitWith(ExitUsage, "write %s: %v", path, cleanErr(err))
+		}
+		if err := render(fh); err != nil {
+			fh.Close()
+			return err
+		}
+		if err := fh.Close(); err != nil {
+			return exitWith(ExitUsage, "write %s: %v", path, cleanErr(err))
+		}
+		return nil
+	}
 	tmp := path + ".tmp"
 	fh, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {

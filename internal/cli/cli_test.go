@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -196,5 +198,40 @@ func TestExplainEveryThreat(t *testing.T) {
 		if code != 0 || !strings.HasPrefix(out, th.ID) || !strings.Contains(out, "likelihood ") {
 			t.Errorf("--explain %s: exit %d, %q %s", th.ID, code, firstLine(out), errOut)
 		}
+	}
+}
+
+// -o naming a device or a pipe writes into it: renaming a file over it
+// would replace the device itself (as root, -o /dev/null once replaced
+// /dev/null with a regular file).
+func TestOutputIntoAPipe(t *testing.T) {
+	root := sharedtest.RepoRoot(t)
+	fifo := filepath.Join(t.TempDir(), "out.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skip(err)
+	}
+	got := make(chan []byte)
+	go func() {
+		b, _ := os.ReadFile(fifo)
+		got <- b
+	}()
+	code, _, errOut := run("analyze", filepath.Join(root, "examples", "sentiment-api", "system.yaml"), "-f", "json", "-o", fifo)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	select {
+	case b := <-got:
+		if !bytes.Contains(b, []byte(`"sentiment-api"`)) {
+			t.Errorf("the pipe's reader got %d bytes without the report", len(b))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("nothing was written into the pipe")
+	}
+	st, err := os.Lstat(fifo)
+	if err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+		t.Fatalf("the pipe was replaced: %v %v", st.Mode(), err)
+	}
+	if code, _, _ := run("analyze", filepath.Join(root, "examples", "sentiment-api", "system.yaml"), "-o", t.TempDir()); code != 2 {
+		t.Errorf("-o DIR: exit %d, want 2", code)
 	}
 }
