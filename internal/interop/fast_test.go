@@ -110,7 +110,7 @@ func TestFastReaderStepsAside(t *testing.T) {
 		"too many values":    "a: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n",
 		"merge key":          "a: &a {x: 1}\nb:\n  <<: *a\n",
 		"two documents":      "a: 1\n---\nb: 2\n",
-		"block scalar":       "a: |\n  text\n",
+		"kept block scalar":  "a: |+\n  text\n",
 		"multi-line plain":   "a: one\n  two\n",
 		"tab":                "a:\t1\n",
 		"unterminated quote": "a: \"x\n",

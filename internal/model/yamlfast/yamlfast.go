@@ -339,6 +339,9 @@ func (p *parser) blockMap(ind int) int {
 			default:
 				p.check(p.h.Scalar("", "!!null", line, col))
 			}
+		} else if p.s[p.i] == '|' || p.s[p.i] == '>' {
+			p.blockScalar(ind)
+			c = p.nextContent()
 		} else {
 			p.inline()
 			c = p.nextContent()
@@ -380,6 +383,92 @@ func (p *parser) blockSeq(ind int) int {
 		p.close()
 		return c
 	}
+}
+
+// blockScalar reads a literal (|) or folded (>) scalar, the value of a key
+// at column ind, whose header is at p.i. It takes the common form only:
+// clip or strip chomping, no indentation indicator, content starting on
+// the next line, no more-indented lines, LF line breaks; the rest is left
+// to yaml/v3. It stops at the start of the first line after the scalar.
+func (p *parser) blockScalar(ind int) {
+	s := p.s
+	line, col := p.line, p.col(p.i)
+	folded := s[p.i] == '>'
+	p.i++
+	strip := false
+	if p.i < len(s) && s[p.i] == '-' {
+		strip = true
+		p.i++
+	}
+	if p.i >= len(s) || (s[p.i] != ' ' && s[p.i] != '\n') {
+		fail() // keep chomping (+), an indentation indicator, CRLF, the end
+	}
+	p.endLine()
+	var lines []string // content without the indentation; "" for an empty line
+	indent := -1
+	for p.i < len(s) {
+		j := p.i
+		for j < len(s) && s[j] == ' ' {
+			j++
+		}
+		if j >= len(s) || s[j] == '\n' {
+			if indent < 0 || j-p.i > indent {
+				fail() // leading empty lines; spaces that would be content
+			}
+			lines = append(lines, "")
+			if j >= len(s) {
+				p.i = j
+				break
+			}
+			p.newline(j)
+			continue
+		}
+		n := j - p.i
+		if indent < 0 {
+			if n <= ind {
+				fail() // an empty scalar
+			}
+			indent = n
+		}
+		if n < indent {
+			break
+		}
+		if n > indent {
+			fail() // more-indented lines fold differently
+		}
+		k := strings.IndexByte(s[j:], '\n')
+		if k < 0 {
+			fail() // the last line has no line break
+		}
+		text := s[j : j+k]
+		if strings.IndexByte(text, '\r') >= 0 {
+			fail()
+		}
+		lines = append(lines, text)
+		p.newline(j + k)
+	}
+	for len(lines) > 0 && lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1] // trailing empty lines only chomp
+	}
+	if len(lines) == 0 {
+		fail()
+	}
+	var b strings.Builder
+	for i, l := range lines {
+		if i > 0 {
+			switch {
+			case !folded || l == "":
+				b.WriteByte('\n')
+			case lines[i-1] != "":
+				b.WriteByte(' ')
+			}
+		}
+		b.WriteString(l)
+	}
+	if !strip {
+		b.WriteByte('\n')
+	}
+	p.check(p.h.Scalar(b.String(), "!!str", line, col))
 }
 
 // inline reads a value that starts on the current line and ends on it.
