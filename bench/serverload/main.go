@@ -42,6 +42,7 @@ type config struct {
 	duration          time.Duration
 	dashboard, kpis   int
 	binary, workDir   string
+	debugAddr         string
 	keep              bool
 }
 
@@ -55,6 +56,7 @@ func main() {
 	flag.IntVar(&c.dashboard, "dashboard", 300, "dashboard requests to time")
 	flag.IntVar(&c.kpis, "kpis", 1000, "KPI requests to time")
 	flag.StringVar(&c.binary, "binary", "", "mlthreat binary to test (default: go build ./cmd/mlthreat)")
+	flag.StringVar(&c.debugAddr, "debug-addr", "", "pass --debug-addr to the server (pprof), e.g. 127.0.0.1:6060")
 	flag.BoolVar(&c.keep, "keep", false, "keep the temp dir")
 	flag.Parse()
 	if err := run(c); err != nil {
@@ -128,7 +130,9 @@ func run(c config) error {
 	}
 
 	fmt.Fprintf(os.Stderr, "pushing from %d clients for %s...\n", c.clients, c.duration)
+	srvCPU0, loadCPU0 := srv.cpu(), selfCPU()
 	pr := pushLoad(hc, srv, bodies, c.clients, c.duration)
+	srvCPU, loadCPU := srv.cpu()-srvCPU0, selfCPU()-loadCPU0
 
 	rss, hwm := srv.memory()
 	fmt.Printf("| database | %s |\n|---|---|\n", dialect(c.db))
@@ -137,6 +141,10 @@ func run(c config) error {
 	fmt.Printf("| KPIs (GET /api/v1/kpis, %d requests) | p50 %.1f ms, p99 %.1f ms |\n", c.kpis, ms(kpi, 50), ms(kpi, 99))
 	fmt.Printf("| pushes (%d clients, %s) | %d ok, %d errors, %.0f/s, p50 %.1f ms, p99 %.1f ms |\n",
 		c.clients, c.duration, pr.ok, pr.errors, float64(pr.ok)/pr.elapsed.Seconds(), ms(pr.latencies, 50), ms(pr.latencies, 99))
+	if pr.ok > 0 {
+		fmt.Printf("| CPU per push | server %.2f ms, load generator %.2f ms |\n",
+			float64(srvCPU.Microseconds())/1000/float64(pr.ok), float64(loadCPU.Microseconds())/1000/float64(pr.ok))
+	}
 	fmt.Printf("| server memory | RSS %d MB now, peak %d MB |\n", rss>>20, hwm>>20)
 	if pr.firstErr != nil {
 		fmt.Fprintln(os.Stderr, "first push error:", pr.firstErr)
@@ -186,7 +194,11 @@ type server struct {
 }
 
 func startServer(c config) (*server, error) {
-	cmd := exec.Command(c.binary, "serve", "--addr", "127.0.0.1:0", "--db", c.db, "--push-limit", "0", "--log-format", "json")
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", c.db, "--push-limit", "0", "--log-format", "json"}
+	if c.debugAddr != "" {
+		args = append(args, "--debug-addr", c.debugAddr)
+	}
+	cmd := exec.Command(c.binary, args...)
 	cmd.Dir = c.workDir
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -263,6 +275,35 @@ func (s *server) memory() (rss, hwm int64) {
 		}
 	}
 	return rss, hwm
+}
+
+// cpu reads the server's user and system CPU time from /proc.
+func (s *server) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which is in parentheses.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ
+}
+
+// selfCPU is the load generator's own CPU time.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func login(c *http.Client, base, token string) error {
@@ -359,9 +400,9 @@ func pushLoad(hc *http.Client, s *server, bodies []api.PushRequest, clients int,
 		wg.Go(func() {
 			var lat []time.Duration
 			for n := 0; time.Now().Before(stopAt); n++ {
-				body := tmpl[c][n%len(tmpl[c])].body(n)
+				body, size := tmpl[c][n%len(tmpl[c])].body(n)
 				t := time.Now()
-				err := post(hc, s.url+"/api/v1/push", s.admin, body)
+				err := post(hc, s.url+"/api/v1/push", s.admin, body, size)
 				lat = append(lat, time.Since(t))
 				if err != nil {
 					bad.Add(1)
@@ -432,18 +473,20 @@ func variants(bodies []api.PushRequest, clients int) ([][]template, error) {
 }
 
 // body is the n-th push of a template: a model text that differs from the
-// last push, so that every push stores a version.
-func (t template) body(n int) []byte {
+// last push, so that every push stores a version. The parts are read in
+// turn rather than copied into one buffer.
+func (t template) body(n int) (io.Reader, int64) {
 	comment := fmt.Sprintf("\\n# load push %d\\n", n)
-	b := make([]byte, 0, len(t.head)+len(comment)+len(t.tail))
-	return append(append(append(b, t.head...), comment...), t.tail...)
+	size := int64(len(t.head) + len(comment) + len(t.tail))
+	return io.MultiReader(bytes.NewReader(t.head), strings.NewReader(comment), bytes.NewReader(t.tail)), size
 }
 
-func post(c *http.Client, u, token string, body []byte) error {
-	req, err := http.NewRequest(http.MethodPost, u, bytes.NewReader(body))
+func post(c *http.Client, u, token string, body io.Reader, size int64) error {
+	req, err := http.NewRequest(http.MethodPost, u, body)
 	if err != nil {
 		return err
 	}
+	req.ContentLength = size
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.Do(req)

@@ -119,13 +119,24 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 // decodeJSON reads one JSON object of at most limit bytes into v, refusing
 // unknown fields and trailing data.
 func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	if err := checkContentType(r); err != nil {
+		return err
+	}
+	return decodeStream(http.MaxBytesReader(w, r.Body, limit), v)
+}
+
+func checkContentType(r *http.Request) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, _ := strings.Cut(ct, ";")
 		if mt = strings.TrimSpace(strings.ToLower(mt)); mt != "application/json" {
 			return newError(http.StatusUnsupportedMediaType, nil, "Content-Type %q: the API takes application/json", mt)
 		}
 	}
-	body := http.MaxBytesReader(w, r.Body, limit)
+	return nil
+}
+
+// decodeStream is decodeJSON after the Content-Type check.
+func decodeStream(body io.Reader, v any) error {
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

@@ -65,10 +65,11 @@ func (s *Server) handlePush(w http.ResponseWriter, r *http.Request, p *web.Princ
 		return err
 	}
 	var req api.PushRequest
-	if err := decodeJSON(w, r, s.cfg.MaxBody, &req); err != nil {
+	var parts pushParts
+	if err := decodePush(w, r, s.cfg.MaxBody, &req, &parts); err != nil {
 		return err
 	}
-	push, err := s.preparePush(&req)
+	push, err := s.preparePush(&req, &parts)
 	if err != nil {
 		return err
 	}
@@ -159,8 +160,9 @@ func scopeText(p *web.Principal) string {
 // preparePush checks a push request and derives what the store keeps.
 // Everything in it is treated as hostile: its shape, sizes, ids and
 // enumerations are checked, and the model is parsed and validated here
-// rather than trusted.
-func (s *Server) preparePush(req *api.PushRequest) (*store.Push, error) {
+// rather than trusted. parts holds what decodePush already read of the
+// analysis, gap and gate.
+func (s *Server) preparePush(req *api.PushRequest, parts *pushParts) (*store.Push, error) {
 	file := req.File
 	if file == "" {
 		file = "system.yaml"
@@ -177,7 +179,8 @@ func (s *Server) preparePush(req *api.PushRequest) (*store.Push, error) {
 	if strings.TrimSpace(req.Model) == "" {
 		return nil, badRequest("model is empty: send the model file's YAML text")
 	}
-	sys, err := s.parseModel(file, []byte(req.Model))
+	modelText := []byte(req.Model) // parsed and stored; neither changes it
+	sys, err := s.parseModel(file, modelText)
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +188,7 @@ func (s *Server) preparePush(req *api.PushRequest) (*store.Push, error) {
 	push := &store.Push{
 		System: id, Name: sys.Info.Name, Owner: sys.Info.Owner, Criticality: sys.Info.Criticality,
 		Platforms: nonNil(sys.Info.Platforms), Tags: nonNil(sys.Info.Tags),
-		File: file, ToolVersion: req.ToolVersion, Model: []byte(req.Model),
+		File: file, ToolVersion: req.ToolVersion, Model: modelText,
 	}
 	if len(push.Tags) > maxListItems {
 		return nil, badRequest("the model has %d tags; at most %d", len(push.Tags), maxListItems)
@@ -204,13 +207,13 @@ func (s *Server) preparePush(req *api.PushRequest) (*store.Push, error) {
 	if isAbsent(req.Analysis) {
 		return nil, badRequest("analysis is missing: send `mlthreat analyze --format json` of the model")
 	}
-	if push.Threats, push.Summary, err = summarizeAnalysis(req.Analysis, id); err != nil {
+	if push.Threats, push.Summary, err = summarizeAnalysis(req.Analysis, parts.analysis, id); err != nil {
 		return nil, err
 	}
 	push.Analysis = req.Analysis
 
 	if !isAbsent(req.Gap) {
-		rmf, err := parseGap(req.Gap, id)
+		rmf, err := parseGap(req.Gap, parts.gap, id)
 		if err != nil {
 			return nil, err
 		}
@@ -218,7 +221,7 @@ func (s *Server) preparePush(req *api.PushRequest) (*store.Push, error) {
 		push.Gap = req.Gap
 	}
 	if !isAbsent(req.Gate) {
-		if err := applyGate(req.Gate, id, &push.Summary); err != nil {
+		if err := applyGate(req.Gate, parts.gate, id, &push.Summary); err != nil {
 			return nil, err
 		}
 		push.Gate = req.Gate
@@ -314,39 +317,47 @@ type analysisDoc struct {
 	System struct {
 		ID string `json:"id"`
 	} `json:"system"`
-	Threats []struct {
-		ID     string `json:"id"`
-		Rule   string `json:"rule"`
-		Title  string `json:"title"`
-		Target struct {
-			Component string `json:"component"`
-			Flow      string `json:"flow"`
-			Zone      string `json:"zone"`
-		} `json:"target"`
-		ATLAS struct {
-			Technique string   `json:"technique"`
-			Tactics   []string `json:"tactics"`
-			Related   []string `json:"related"`
-		} `json:"atlas"`
-		Risk struct {
-			Severity string `json:"severity"`
-		} `json:"risk"`
-		Residual struct {
-			Score    int    `json:"score"`
-			Severity string `json:"severity"`
-		} `json:"residual"`
-		Status   string `json:"status"`
-		Decision *struct {
-			Until string `json:"until"`
-		} `json:"decision"`
-	} `json:"threats"`
+	Threats []analysisThreat `json:"threats"`
 }
 
-func summarizeAnalysis(raw json.RawMessage, id string) ([]store.Threat, store.Summary, error) {
+type analysisThreat struct {
+	ID     string `json:"id"`
+	Rule   string `json:"rule"`
+	Title  string `json:"title"`
+	Target struct {
+		Component string `json:"component"`
+		Flow      string `json:"flow"`
+		Zone      string `json:"zone"`
+	} `json:"target"`
+	ATLAS struct {
+		Technique string   `json:"technique"`
+		Tactics   []string `json:"tactics"`
+		Related   []string `json:"related"`
+	} `json:"atlas"`
+	Risk struct {
+		Severity string `json:"severity"`
+	} `json:"risk"`
+	Residual struct {
+		Score    int    `json:"score"`
+		Severity string `json:"severity"`
+	} `json:"residual"`
+	Status   string            `json:"status"`
+	Decision *analysisDecision `json:"decision"`
+}
+
+type analysisDecision struct {
+	Until string `json:"until"`
+}
+
+// summarizeAnalysis checks the analysis and derives the threats and the
+// summary; doc is the analysis when decodePush read it, else nil.
+func summarizeAnalysis(raw json.RawMessage, doc *analysisDoc, id string) ([]store.Threat, store.Summary, error) {
 	var sum store.Summary
-	var doc analysisDoc
-	if err := decodePart("analysis", raw, &doc); err != nil {
-		return nil, sum, err
+	if doc == nil {
+		doc = &analysisDoc{}
+		if err := decodeAnalysis(raw, doc); err != nil {
+			return nil, sum, err
+		}
 	}
 	if doc.System.ID != id {
 		return nil, sum, badRequest("analysis.system.id is %q but the model's system.id is %q: the analysis is of another model", doc.System.ID, id)
@@ -453,18 +464,12 @@ func threatSet(ts []store.Threat) string {
 	return gate.ThreatSet(open)
 }
 
-func parseGap(raw json.RawMessage, id string) (map[string]float64, error) {
-	var doc struct {
-		System struct {
-			ID string `json:"id"`
-		} `json:"system"`
-		Functions []struct {
-			ID       string  `json:"id"`
-			Coverage float64 `json:"coverage"`
-		} `json:"functions"`
-	}
-	if err := decodeLeading("gap", raw, map[string]any{"system": &doc.System, "functions": &doc.Functions}); err != nil {
-		return nil, err
+func parseGap(raw json.RawMessage, doc *gapDoc, id string) (map[string]float64, error) {
+	if doc == nil {
+		doc = &gapDoc{}
+		if err := decodeGap(raw, doc); err != nil {
+			return nil, err
+		}
 	}
 	if doc.System.ID != "" && doc.System.ID != id {
 		return nil, badRequest("gap.system.id is %q but the model's system.id is %q", doc.System.ID, id)
@@ -486,19 +491,12 @@ func parseGap(raw json.RawMessage, id string) (map[string]float64, error) {
 }
 
 // applyGate reads one gate result (gate --format json's results[i]).
-func applyGate(raw json.RawMessage, id string, sum *store.Summary) error {
-	var doc struct {
-		System    string `json:"system"`
-		Policy    string `json:"policy"`
-		Verdict   string `json:"verdict"`
-		ThreatSet string `json:"threat_set"`
-		Findings  []struct {
-			Check   string `json:"check"`
-			Verdict string `json:"verdict"`
-		} `json:"findings"`
-	}
-	if err := decodePart("gate", raw, &doc); err != nil {
-		return err
+func applyGate(raw json.RawMessage, doc *gateDoc, id string, sum *store.Summary) error {
+	if doc == nil {
+		doc = &gateDoc{}
+		if err := decodeGate(raw, doc); err != nil {
+			return err
+		}
 	}
 	switch {
 	case doc.System != id:

@@ -38,7 +38,7 @@ type batcher struct {
 }
 
 // startBatchers starts n group-commit writers; a push goes to the one of
-// its owner, so that one owner's pushes keep their order.
+// its system, so that one system's pushes keep their order.
 func (s *db) startBatchers(n int) {
 	s.batch = make([]*batcher, n)
 	for i := range s.batch {
@@ -67,7 +67,7 @@ var errClosed = errors.New("store: closed")
 func (s *db) pushBatched(ctx context.Context, p *Push, digests [6]string, blobs []blob) (*PushResult, error) {
 	j := &pushJob{ctx: ctx, p: p, digests: digests, blobs: blobs, done: make(chan struct{})}
 	h := fnv.New32a()
-	h.Write([]byte(p.Owner))
+	h.Write([]byte(p.System))
 	b := s.batch[h.Sum32()%uint32(len(s.batch))]
 	b.mu.RLock()
 	if b.closed {
@@ -88,6 +88,23 @@ func (s *db) pushBatched(ctx context.Context, p *Push, digests [6]string, blobs 
 		// The push may still commit; it is not acknowledged.
 		return nil, ctx.Err()
 	}
+}
+
+// savepoint starts a push's savepoint, after releasing the previous push's
+// (in one round trip on PostgreSQL).
+func (s *db) savepoint(ctx context.Context, tx *sql.Tx, release bool) error {
+	var err error
+	switch {
+	case release && s.dialect == Postgres:
+		_, err = tx.ExecContext(ctx, qRelease.pg+"; "+qSavepoint.pg)
+	case release:
+		if _, err = s.exec(ctx, tx, qRelease); err == nil {
+			_, err = s.exec(ctx, tx, qSavepoint)
+		}
+	default:
+		_, err = s.exec(ctx, tx, qSavepoint)
+	}
+	return err
 }
 
 func (s *db) runBatches(b *batcher) {
@@ -129,31 +146,35 @@ func (s *db) commitGroup(group []*pushJob) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	err := s.write(ctx, true, func(tx *sql.Tx) error {
-		for _, j := range live {
+		var totals totalsDelta
+		for i, j := range live {
 			j.res, j.err = nil, nil
-			if _, err := tx.ExecContext(ctx, "SAVEPOINT push"); err != nil {
+			if err := s.savepoint(ctx, tx, i > 0); err != nil {
 				return err
 			}
-			res, err := s.pushTx(ctx, tx, j.p, j.digests, j.blobs)
+			res, delta, err := s.pushTx(ctx, tx, j.p, j.digests, j.blobs)
 			if err != nil && s.retryable(err, true) {
 				// A deadlock or serialisation failure (another instance, or
-				// a system that changed owner between groups): the group's
-				// locks may be part of it, so the group gives way whole.
+				// two groups writing the same new blob): the group's locks
+				// may be part of it, so the group gives way whole.
 				return err
 			}
 			if err != nil {
 				j.err = err
-				if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO push"); rerr != nil {
+				if _, rerr := s.exec(ctx, tx, qRollbackTo); rerr != nil {
 					return rerr
 				}
 			} else {
 				j.res = res
-			}
-			if _, err := tx.ExecContext(ctx, "RELEASE push"); err != nil {
-				return err
+				if delta != nil {
+					totals.add(delta)
+				}
 			}
 		}
-		return nil
+		if _, err := s.exec(ctx, tx, qRelease); err != nil {
+			return err
+		}
+		return s.applyTotals(ctx, tx, &totals)
 	})
 	if err != nil && len(live) > 1 {
 		// Nothing of the group committed: write each push alone, so one
@@ -162,7 +183,7 @@ func (s *db) commitGroup(group []*pushJob) {
 			j.res = nil
 			j.err = s.write(ctx, true, func(tx *sql.Tx) error {
 				var err error
-				j.res, err = s.pushTx(ctx, tx, j.p, j.digests, j.blobs)
+				j.res, err = s.pushAlone(ctx, tx, j.p, j.digests, j.blobs)
 				return err
 			})
 			if j.err != nil {

@@ -56,6 +56,11 @@ type db struct {
 	w       *sql.DB    // writes: SQLite's single connection; PostgreSQL's pool
 	r       *sql.DB    // reads: SQLite's read pool; the same pool as w for PostgreSQL
 	batch   []*batcher // group commit of pushes
+	// SQLite's push statements, prepared on the writer (stmts.go); nil on
+	// PostgreSQL. Read-only once Open returns.
+	prep      map[string]*sql.Stmt
+	inserts   map[insertKey]*sql.Stmt
+	haveBlobs *sql.Stmt // qHaveBlobs on the read pool
 }
 
 var _ Store = (*db)(nil)
@@ -159,9 +164,13 @@ func openSQLite(ctx context.Context, path string, opts Options) (Store, error) {
 	r.SetMaxIdleConns(n)
 	r.SetConnMaxIdleTime(5 * time.Minute)
 	s := &db{dialect: SQLite, w: w, r: r}
+	s.prepareWrites(ctx)
 	s.startBatchers(1)
 	return s, nil
 }
+
+// pgBatchers is the number of concurrent group commits on PostgreSQL.
+const pgBatchers = 4
 
 func openPostgres(ctx context.Context, dsn string, opts Options) (Store, error) {
 	p, err := sql.Open("pgx", dsn)
@@ -184,11 +193,11 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (Store, error) 
 		return nil, err
 	}
 	s := &db{dialect: Postgres, w: p, r: p}
-	// Every push updates the one totals row, so concurrent pushes queue on
-	// its lock until they commit: grouping them costs no concurrency and
-	// saves a commit (and its WAL flush) per push. (Several groups at once
-	// were measured: they queue on the same row.)
-	s.startBatchers(1)
+	// Grouping pushes saves a commit (and its WAL flush) per push. A group
+	// writes the shared totals row once, at its end, so several groups run
+	// at once and queue only for that row and their commits, while each
+	// waits on its round trips.
+	s.startBatchers(pgBatchers)
 	return s, nil
 }
 
@@ -242,6 +251,7 @@ func (s *db) Dialect() string { return s.dialect }
 func (s *db) Close() error {
 	var err error
 	s.stopBatchers()
+	s.closeWrites()
 	if s.dialect == SQLite {
 		// Refreshes the planner's statistics where they have drifted.
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -116,42 +116,44 @@ var techniqueColumns = []string{"technique", "system_id", "threat_id", "system_n
 // threat_techniques rows of system p at version v.
 func techniqueRows(p *Push, v int, rows []*threatRow) [][]any {
 	var out [][]any
+	eachTechnique(rows, func(r *threatRow, t string) {
+		out = append(out, []any{t, p.System, r.ID, p.Name, p.Owner, v, r.Title, r.Element, r.Technique, r.Residual, r.Status})
+	})
+	return out
+}
+
+// eachTechnique calls fn for each row of techniqueRows, in its order.
+func eachTechnique(rows []*threatRow, fn func(r *threatRow, technique string)) {
 	for _, r := range rows {
 		if r.resolvedAt.Valid {
 			continue
 		}
-		seen := map[string]bool{}
-		for _, t := range append([]string{r.Technique}, r.Related...) {
-			if t == "" || seen[t] {
-				continue
+		if r.Technique != "" {
+			fn(r, r.Technique)
+		}
+		for i, t := range r.Related {
+			if t != "" && t != r.Technique && !slices.Contains(r.Related[:i], t) {
+				fn(r, t)
 			}
-			seen[t] = true
-			out = append(out, []any{t, p.System, r.ID, p.Name, p.Owner, v, r.Title, r.Element, r.Technique, r.Residual, r.Status})
 		}
 	}
-	return out
 }
 
-// techniqueDigest fingerprints a system's technique rows, leaving out the
-// version column (Exposed reads the system's latest version instead).
-func techniqueDigest(rows [][]any) string {
+// pushTechniqueDigest fingerprints the technique rows techniqueRows would
+// give, leaving out the version column (Exposed reads the system's latest
+// version instead): each value followed by 0x1f, each row by 0x1e.
+func pushTechniqueDigest(p *Push, rows []*threatRow) string {
 	h := sha256.New()
-	for _, r := range rows {
-		for i, v := range r {
-			if techniqueColumns[i] == "version" {
-				continue
-			}
-			fmt.Fprintf(h, "%v\x1f", v)
+	var buf []byte
+	eachTechnique(rows, func(r *threatRow, t string) {
+		buf = buf[:0]
+		for _, v := range [...]string{t, p.System, r.ID, p.Name, p.Owner, r.Title, r.Element, r.Technique, r.Residual, r.Status} {
+			buf = append(append(buf, v...), 0x1f)
 		}
-		h.Write([]byte{0x1e})
-	}
+		h.Write(append(buf, 0x1e))
+	})
 	return hex.EncodeToString(h.Sum(nil))
 }
-
-var (
-	qTechniqueDigest    = q(`SELECT techniques_digest FROM systems WHERE id = ?`)
-	qSetTechniqueDigest = q(`UPDATE systems SET techniques_digest = ? WHERE id = ?`)
-)
 
 // threatColumns are the threats table's columns in threatArgs order.
 var threatColumns = []string{
@@ -254,59 +256,69 @@ func pushBlobs(p *Push) [6][]byte {
 	return [6][]byte{p.Model, p.Analysis, p.Gap, p.Gate, p.Evidence, p.Review}
 }
 
+// qHaveBlobs finds which of a push's six files the store has (absent
+// files have the digest "", which no blob has).
+var qHaveBlobs = q(`SELECT digest FROM blobs WHERE digest IN (?, ?, ?, ?, ?, ?)`)
+
 // prepareBlobs hashes the files and compresses those the store lacks,
 // outside any transaction so the write lock is held briefly.
 func (s *db) prepareBlobs(ctx context.Context, p *Push) (digests [6]string, blobs []blob, err error) {
 	files := pushBlobs(p)
-	want := map[string][]byte{}
+	args := make([]any, len(files))
+	some := false
 	for i, f := range files {
 		digests[i] = digestOf(f)
-		if f != nil {
-			want[digests[i]] = f
-		}
+		args[i] = digests[i]
+		some = some || f != nil
 	}
-	if len(want) == 0 {
+	if !some {
 		return digests, nil, nil
 	}
-	keys := make([]string, 0, len(want))
-	args := make([]any, 0, len(want))
-	for k := range want {
-		keys = append(keys, k)
+	var rows *sql.Rows
+	if s.haveBlobs != nil {
+		rows, err = s.haveBlobs.QueryContext(ctx, args...)
+	} else {
+		rows, err = s.r.QueryContext(ctx, s.sql(qHaveBlobs), args...)
 	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		args = append(args, k)
-	}
-	have := map[string]bool{}
-	rows, err := s.r.QueryContext(ctx, s.bind("SELECT digest FROM blobs WHERE digest IN ("+
-		strings.TrimSuffix(strings.Repeat("?, ", len(keys)), ", ")+")"), args...)
 	if err != nil {
 		return digests, nil, err
 	}
+	var have []string
 	for rows.Next() {
 		var d string
 		if err := rows.Scan(&d); err != nil {
 			rows.Close()
 			return digests, nil, err
 		}
-		have[d] = true
+		have = append(have, d)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return digests, nil, err
 	}
-	for _, k := range keys {
-		if !have[k] {
-			blobs = append(blobs, blob{digest: k, size: len(want[k]), gz: gzipBytes(want[k])})
+	// The missing files, once each, in digest order.
+	var keys []int
+	for i, f := range files {
+		if f != nil && !slices.Contains(have, digests[i]) && !slices.ContainsFunc(keys, func(k int) bool { return digests[k] == digests[i] }) {
+			keys = append(keys, i)
 		}
+	}
+	slices.SortFunc(keys, func(a, b int) int { return strings.Compare(digests[a], digests[b]) })
+	for _, i := range keys {
+		blobs = append(blobs, blob{digest: digests[i], size: len(files[i]), gz: gzipBytes(files[i])})
 	}
 	return digests, blobs, nil
 }
 
 var (
-	qSystemForPush = q(`SELECT latest, platforms, open_critical, open_high, verdict, threat_set, escalated_since, created_at,
-		owner, rmf_govern, rmf_map, rmf_measure, rmf_manage
-		FROM systems WHERE id = ?`)
+	// qSystemForPush reads the system's row and its latest version's; on
+	// PostgreSQL it locks the system's row, which serialises pushes to one
+	// system (SQLite's write transaction holds the database's write lock).
+	qSystemForPush = forUpdate(`SELECT s.latest, s.platforms, s.open_critical, s.open_high, s.verdict, s.threat_set, s.escalated_since,
+		s.created_at, s.owner, s.rmf_govern, s.rmf_map, s.rmf_measure, s.rmf_manage, s.techniques_digest,
+		v.blob_model, v.blob_analysis, v.blob_gap, v.blob_gate, v.blob_evidence, v.blob_review, v.verdict, v.pushed_at
+		FROM systems s LEFT JOIN versions v ON v.system_id = s.id AND v.version = s.latest
+		WHERE s.id = ?`, "s")
 	qOwnerTotals = q(`INSERT INTO owner_totals (owner, systems, open_critical, open_high, govern_sum, govern_n, map_sum, map_n,
 		measure_sum, measure_n, manage_sum, manage_n) VALUES ` + placeholders(1, 12) + `
 		ON CONFLICT (owner) DO UPDATE SET systems = owner_totals.systems + excluded.systems,
@@ -316,8 +328,6 @@ var (
 		map_sum = owner_totals.map_sum + excluded.map_sum, map_n = owner_totals.map_n + excluded.map_n,
 		measure_sum = owner_totals.measure_sum + excluded.measure_sum, measure_n = owner_totals.measure_n + excluded.measure_n,
 		manage_sum = owner_totals.manage_sum + excluded.manage_sum, manage_n = owner_totals.manage_n + excluded.manage_n`)
-	qLatestDigests = q(`SELECT blob_model, blob_analysis, blob_gap, blob_gate, blob_evidence, blob_review, verdict, pushed_at
-		FROM versions WHERE system_id = ? AND version = ?`)
 	qSystemThreats = q(`SELECT threat_id, first_seen, first_version, last_version, resolved_at, resolved_ms
 		FROM threats WHERE system_id = ?`)
 	qResolveThreat    = q(`UPDATE threats SET resolved_at = ?, resolved_ms = ? WHERE system_id = ? AND threat_id = ?`)
@@ -334,10 +344,42 @@ var (
 		model_digest, blob_model, blob_analysis, blob_gap, blob_gate, blob_evidence, blob_review, ` + summaryColumns + `)
 		VALUES ` + placeholders(1, 14+summaryCount))
 	qUpsertSystem = q(`INSERT INTO systems (id, name, owner, criticality, platforms, tags, latest, created_at, updated_at,
-		escalated_since, ` + summaryColumns + `) VALUES ` + placeholders(1, 10+summaryCount) + `
+		escalated_since, techniques_digest, ` + summaryColumns + `) VALUES ` + placeholders(1, 11+summaryCount) + `
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, owner = excluded.owner, criticality = excluded.criticality,
 		platforms = excluded.platforms, tags = excluded.tags, latest = excluded.latest, updated_at = excluded.updated_at,
-		escalated_since = excluded.escalated_since, ` + excludedSet(summaryColumns))
+		escalated_since = excluded.escalated_since, techniques_digest = excluded.techniques_digest, ` + excludedSet(summaryColumns))
+)
+
+// The savepoint around each push of a group commit.
+var (
+	qSavepoint  = q("SAVEPOINT push")
+	qRelease    = q("RELEASE push")
+	qRollbackTo = q("ROLLBACK TO push")
+)
+
+// pushStatements are the fixed statements of a push, which SQLite prepares
+// once (see prepareWrites).
+var pushStatements = []query{qSystemForPush, qOwnerTotals, qSystemThreats, qResolveThreat, qDeletePlatforms,
+	qDeleteTechniques, qTotals, qTrendUpsert, qInsertVersion, qUpsertSystem,
+	qSavepoint, qRelease, qRollbackTo}
+
+// pushInserts are the multi-row inserts of a push.
+var pushInserts = []struct {
+	table  string
+	cols   []string
+	suffix string
+}{
+	{"threats", threatColumns, threatUpsert},
+	{"threat_techniques", techniqueColumns, ""},
+	{"blobs", blobColumns, " ON CONFLICT (digest) DO NOTHING"},
+	{"system_platforms", platformColumns, ""},
+	{"audit", auditColumns, ""},
+}
+
+var (
+	blobColumns     = []string{"digest", "size", "data"}
+	platformColumns = []string{"platform", "system_id"}
+	auditColumns    = []string{"at", "actor", "token_id", "action", "system_id", "detail"}
 )
 
 func excludedSet(cols string) string {
@@ -349,7 +391,8 @@ func excludedSet(cols string) string {
 	return strings.Join(set, ", ")
 }
 
-// priorSystem is what a push needs to know about the system's current row.
+// priorSystem is what a push needs to know about the system's current row
+// and its latest version.
 type priorSystem struct {
 	exists         bool
 	latest         int
@@ -362,9 +405,13 @@ type priorSystem struct {
 	createdAt      int64
 	owner          string
 	rmf            [4]sql.NullFloat64
+	techDigest     string
+	digests        [6]sql.NullString // of the latest version; NULL without one
+	latestVerdict  sql.NullString
+	pushedAt       sql.NullInt64
 }
 
-// ownerDelta is a push's change to one owner's running totals.
+// ownerDelta is a change to one owner's running totals.
 type ownerDelta struct {
 	systems, critical, high int
 	sums                    [4]int64 // RMF coverage in millionths
@@ -383,6 +430,16 @@ func (d *ownerDelta) add(sign, critical, high int, rmf [4]sql.NullFloat64) {
 	}
 }
 
+func (d *ownerDelta) plus(o *ownerDelta) {
+	d.systems += o.systems
+	d.critical += o.critical
+	d.high += o.high
+	for i := range d.sums {
+		d.sums[i] += o.sums[i]
+		d.counts[i] += o.counts[i]
+	}
+}
+
 func rmfValues(s *Summary) [4]sql.NullFloat64 {
 	var out [4]sql.NullFloat64
 	for i, f := range rmfFunctions {
@@ -393,38 +450,129 @@ func rmfValues(s *Summary) [4]sql.NullFloat64 {
 	return out
 }
 
-// updateOwnerTotals moves the system's contribution from its old owner's
-// totals to its new owner's, in owner order (so that PostgreSQL's row
-// locks are taken in one order).
-func (s *db) updateOwnerTotals(ctx context.Context, tx *sql.Tx, old *priorSystem, p *Push) error {
-	deltas := map[string]*ownerDelta{}
-	get := func(o string) *ownerDelta {
-		if deltas[o] == nil {
-			deltas[o] = &ownerDelta{}
+// totalsDelta is what pushes change in the running totals, the owners'
+// totals and the daily trend, and their audit rows. A group commit adds up
+// its pushes' and writes them once, before the commit: the same rows as
+// writing each push's in turn, with the shared totals row locked only at
+// the end.
+type totalsDelta struct {
+	audit  [][]any                // audit rows, in push order
+	owners map[string]*ownerDelta // owners a push changed (a sum may be zero)
+	steps  []trendStep            // the pushes, in order
+	sum    trendStep
+	dCount int   // measured resolutions
+	dSum   int64 // their milliseconds
+}
+
+// trendStep is one push's day and its change to the trend's totals.
+type trendStep struct {
+	day                                string
+	systems, critical, high, escalated int
+}
+
+func (t *totalsDelta) add(o *totalsDelta) {
+	for owner, d := range o.owners {
+		if t.owners == nil {
+			t.owners = map[string]*ownerDelta{}
 		}
-		return deltas[o]
+		if t.owners[owner] == nil {
+			t.owners[owner] = &ownerDelta{}
+		}
+		t.owners[owner].plus(d)
+	}
+	t.steps = append(t.steps, o.steps...)
+	t.audit = append(t.audit, o.audit...)
+	t.sum.systems += o.sum.systems
+	t.sum.critical += o.sum.critical
+	t.sum.high += o.sum.high
+	t.sum.escalated += o.sum.escalated
+	t.dCount += o.dCount
+	t.dSum += o.dSum
+}
+
+// pushTotals is one push's change to the totals: the system's
+// contribution moves from its old owner's totals to its new owner's.
+func pushTotals(old *priorSystem, p *Push, change *lifecycleChange) *totalsDelta {
+	var d totalsDelta
+	owners := map[string]*ownerDelta{}
+	get := func(o string) *ownerDelta {
+		if owners[o] == nil {
+			owners[o] = &ownerDelta{}
+		}
+		return owners[o]
 	}
 	if old.exists {
 		get(old.owner).add(-1, old.openCritical, old.openHigh, old.rmf)
 	}
 	get(p.Owner).add(1, p.Summary.OpenCritical, p.Summary.OpenHigh, rmfValues(&p.Summary))
-	owners := make([]string, 0, len(deltas))
-	for o := range deltas {
+	for o, od := range owners {
+		if *od == (ownerDelta{}) {
+			delete(owners, o) // as if never touched
+		}
+	}
+	if len(owners) > 0 {
+		d.owners = owners
+	}
+	step := trendStep{
+		day:       p.At.Format(dateLayout),
+		critical:  p.Summary.OpenCritical - old.openCritical,
+		high:      p.Summary.OpenHigh - old.openHigh,
+		escalated: boolInt(p.Summary.Verdict == "escalate") - boolInt(old.verdict == "escalate"),
+	}
+	if !old.exists {
+		step.systems = 1
+	}
+	d.steps = []trendStep{step}
+	d.sum = step
+	d.dCount, d.dSum = change.dCount, change.dSum
+	return &d
+}
+
+// applyTotals writes t: the audit rows, the owners' totals in owner order
+// (so that PostgreSQL's row locks are taken in one order), then the totals
+// row, then each day's trend point, the totals after that day's last push.
+func (s *db) applyTotals(ctx context.Context, tx *sql.Tx, t *totalsDelta) error {
+	if len(t.audit) > 0 {
+		if err := s.insertPush(ctx, tx, 4, t.audit); err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+	}
+	owners := make([]string, 0, len(t.owners))
+	for o := range t.owners {
 		owners = append(owners, o)
 	}
 	slices.Sort(owners)
 	for _, o := range owners {
-		d := deltas[o]
-		if *d == (ownerDelta{}) {
-			continue
-		}
+		d := t.owners[o]
 		args := []any{o, d.systems, d.critical, d.high}
 		for i := range d.sums {
 			args = append(args, d.sums[i], d.counts[i])
 		}
-		if _, err := tx.ExecContext(ctx, s.sql(qOwnerTotals), args...); err != nil {
+		if _, err := s.exec(ctx, tx, qOwnerTotals, args...); err != nil {
 			return fmt.Errorf("owner totals: %w", err)
 		}
+	}
+	if len(t.steps) == 0 {
+		return nil
+	}
+	var after trendStep
+	if err := s.queryRow(ctx, tx, qTotals, t.sum.systems, t.sum.critical, t.sum.high, t.sum.escalated, t.dCount, t.dSum).Scan(
+		&after.systems, &after.critical, &after.high, &after.escalated); err != nil {
+		return fmt.Errorf("totals: %w", err)
+	}
+	done := map[string]bool{}
+	for i := len(t.steps) - 1; i >= 0; i-- {
+		st := &t.steps[i]
+		if !done[st.day] {
+			done[st.day] = true
+			if _, err := s.exec(ctx, tx, qTrendUpsert, st.day, after.systems, after.critical, after.high, after.escalated); err != nil {
+				return fmt.Errorf("trend: %w", err)
+			}
+		}
+		after.systems -= st.systems
+		after.critical -= st.critical
+		after.high -= st.high
+		after.escalated -= st.escalated
 	}
 	return nil
 }
@@ -444,7 +592,7 @@ func (s *db) Push(ctx context.Context, p *Push) (*PushResult, error) {
 	} else {
 		err = s.write(ctx, true, func(tx *sql.Tx) error {
 			var err error
-			res, err = s.pushTx(ctx, tx, p, digests, blobs)
+			res, err = s.pushAlone(ctx, tx, p, digests, blobs)
 			return err
 		})
 	}
@@ -457,43 +605,80 @@ func (s *db) Push(ctx context.Context, p *Push) (*PushResult, error) {
 	return res, nil
 }
 
-func (s *db) pushTx(ctx context.Context, tx *sql.Tx, p *Push, digests [6]string, blobs []blob) (*PushResult, error) {
+// pushAlone writes one push and its totals in tx.
+func (s *db) pushAlone(ctx context.Context, tx *sql.Tx, p *Push, digests [6]string, blobs []blob) (*PushResult, error) {
+	res, totals, err := s.pushTx(ctx, tx, p, digests, blobs)
+	if err != nil {
+		return nil, err
+	}
+	if totals != nil {
+		if err := s.applyTotals(ctx, tx, totals); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// pushTx writes a push but for its change to the totals, which it returns
+// (nil when the push changes nothing) for applyTotals.
+func (s *db) pushTx(ctx context.Context, tx *sql.Tx, p *Push, digests [6]string, blobs []blob) (*PushResult, *totalsDelta, error) {
 	at := millis(p.At)
 	var old priorSystem
-	lockRow := ""
-	if s.dialect == Postgres {
-		// Serialises pushes to one system; SQLite's write transaction
-		// already holds the database's write lock.
-		lockRow = " FOR UPDATE"
-	}
-	err := tx.QueryRowContext(ctx, s.sql(qSystemForPush)+lockRow, p.System).Scan(
+	err := s.queryRow(ctx, tx, qSystemForPush, p.System).Scan(
 		&old.latest, &old.platforms, &old.openCritical, &old.openHigh, &old.verdict, &old.threatSet,
-		&old.escalatedSince, &old.createdAt, &old.owner, &old.rmf[0], &old.rmf[1], &old.rmf[2], &old.rmf[3])
+		&old.escalatedSince, &old.createdAt, &old.owner, &old.rmf[0], &old.rmf[1], &old.rmf[2], &old.rmf[3], &old.techDigest,
+		&old.digests[0], &old.digests[1], &old.digests[2], &old.digests[3], &old.digests[4], &old.digests[5],
+		&old.latestVerdict, &old.pushedAt)
 	switch {
 	case err == nil:
 		old.exists = true
 	case errors.Is(err, sql.ErrNoRows):
 	default:
-		return nil, err
+		return nil, nil, err
 	}
 	if p.BaseVersion > 0 && p.BaseVersion != old.latest {
-		return nil, fmt.Errorf("%w (system %s: base version %d, latest %d)", ErrConflict, p.System, p.BaseVersion, old.latest)
+		return nil, nil, fmt.Errorf("%w (system %s: base version %d, latest %d)", ErrConflict, p.System, p.BaseVersion, old.latest)
 	}
 	if old.exists && old.latest > 0 {
-		var d [6]string
-		var verdict string
-		var pushedAt int64
-		err := tx.QueryRowContext(ctx, s.sql(qLatestDigests), p.System, old.latest).Scan(
-			&d[0], &d[1], &d[2], &d[3], &d[4], &d[5], &verdict, &pushedAt)
-		if err != nil {
-			return nil, fmt.Errorf("latest version %d: %w", old.latest, err)
+		if !old.pushedAt.Valid {
+			return nil, nil, fmt.Errorf("latest version %d: %w", old.latest, sql.ErrNoRows)
 		}
-		if d == digests && verdict == p.Summary.Verdict {
-			return &PushResult{System: p.System, Version: old.latest, Unchanged: true, At: fromMillis(pushedAt)}, nil
+		same := old.latestVerdict.String == p.Summary.Verdict
+		for i, d := range old.digests {
+			same = same && d.String == digests[i]
+		}
+		if same {
+			return &PushResult{System: p.System, Version: old.latest, Unchanged: true, At: fromMillis(old.pushedAt.Int64)}, nil, nil
 		}
 	}
 	v := old.latest + 1
 	sum := &p.Summary
+
+	// Threat lifecycles, read first: the system row written below carries
+	// the digest of the technique rows they give.
+	cur := map[string]*threatRow{}
+	if old.exists {
+		rows, err := s.query(ctx, tx, qSystemThreats, p.System)
+		if err != nil {
+			return nil, nil, err
+		}
+		for rows.Next() {
+			r := &threatRow{}
+			if err := rows.Scan(&r.ID, &r.firstSeen, &r.firstVersion, &r.lastVersion, &r.resolvedAt, &r.resolvedMs); err != nil {
+				rows.Close()
+				return nil, nil, err
+			}
+			cur[r.ID] = r
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, nil, err
+		}
+	}
+	change := advance(cur, p.Threats, v, at)
+	// The technique index changes only when the open threats, their
+	// techniques or the system's name or owner do; most pushes leave it.
+	techDigest := pushTechniqueDigest(p, change.present)
 
 	// The system row first: versions and threats refer to it.
 	var escalated sql.NullInt64
@@ -508,85 +693,51 @@ func (s *db) pushTx(ctx context.Context, tx *sql.Tx, p *Push, digests [6]string,
 		created = old.createdAt
 	}
 	platforms := jsonList(p.Platforms)
-	args := []any{p.System, p.Name, p.Owner, p.Criticality, platforms, jsonList(p.Tags), v, created, at, escalated}
-	if _, err := tx.ExecContext(ctx, s.sql(qUpsertSystem), append(args, summaryArgs(sum)...)...); err != nil {
-		return nil, fmt.Errorf("system row: %w", err)
+	args := []any{p.System, p.Name, p.Owner, p.Criticality, platforms, jsonList(p.Tags), v, created, at, escalated, techDigest}
+	if _, err := s.exec(ctx, tx, qUpsertSystem, append(args, summaryArgs(sum)...)...); err != nil {
+		return nil, nil, fmt.Errorf("system row: %w", err)
 	}
 	if !old.exists || old.platforms != platforms {
 		if err := s.setPlatforms(ctx, tx, p.System, p.Platforms); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 
 	if err := s.insertBlobs(ctx, tx, blobs); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	vargs := []any{p.System, v, at, p.TokenID, p.By, p.File, p.ToolVersion, digests[0]}
 	for _, d := range digests {
 		vargs = append(vargs, d)
 	}
-	if _, err := tx.ExecContext(ctx, s.sql(qInsertVersion), append(vargs, summaryArgs(sum)...)...); err != nil {
-		return nil, fmt.Errorf("version row: %w", err)
+	if _, err := s.exec(ctx, tx, qInsertVersion, append(vargs, summaryArgs(sum)...)...); err != nil {
+		return nil, nil, fmt.Errorf("version row: %w", err)
 	}
 
-	// Threat lifecycles.
-	cur := map[string]*threatRow{}
-	if old.exists {
-		rows, err := tx.QueryContext(ctx, s.sql(qSystemThreats), p.System)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			r := &threatRow{}
-			if err := rows.Scan(&r.ID, &r.firstSeen, &r.firstVersion, &r.lastVersion, &r.resolvedAt, &r.resolvedMs); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			cur[r.ID] = r
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	change := advance(cur, p.Threats, v, at)
 	if len(change.present) > 0 {
 		rows := make([][]any, len(change.present))
 		for i, r := range change.present {
 			rows[i] = threatArgs(p.System, r)
 		}
-		if err := s.insertRows(ctx, tx, "threats", threatColumns, rows, threatUpsert); err != nil {
-			return nil, fmt.Errorf("threats: %w", err)
+		if err := s.insertPush(ctx, tx, 0, rows); err != nil {
+			return nil, nil, fmt.Errorf("threats: %w", err)
 		}
 	}
 	for _, r := range change.resolved {
-		if _, err := tx.ExecContext(ctx, s.sql(qResolveThreat), r.resolvedAt, r.resolvedMs, p.System, r.ID); err != nil {
-			return nil, fmt.Errorf("threat %s: %w", r.ID, err)
+		if _, err := s.exec(ctx, tx, qResolveThreat, r.resolvedAt, r.resolvedMs, p.System, r.ID); err != nil {
+			return nil, nil, fmt.Errorf("threat %s: %w", r.ID, err)
 		}
 	}
-	// The technique index changes only when the open threats, their
-	// techniques or the system's name or owner do; most pushes leave it.
-	techRows := techniqueRows(p, v, change.present)
-	techDigest := techniqueDigest(techRows)
-	var oldDigest string
-	if old.exists {
-		if err := tx.QueryRowContext(ctx, s.sql(qTechniqueDigest), p.System).Scan(&oldDigest); err != nil {
-			return nil, fmt.Errorf("technique digest: %w", err)
-		}
-	}
-	if !old.exists || oldDigest != techDigest {
+	if !old.exists || old.techDigest != techDigest {
 		if old.exists {
-			if _, err := tx.ExecContext(ctx, s.sql(qDeleteTechniques), p.System); err != nil {
-				return nil, err
+			if _, err := s.exec(ctx, tx, qDeleteTechniques, p.System); err != nil {
+				return nil, nil, err
 			}
 		}
-		if len(techRows) > 0 {
-			if err := s.insertRows(ctx, tx, "threat_techniques", techniqueColumns, techRows, ""); err != nil {
-				return nil, fmt.Errorf("techniques: %w", err)
+		if techRows := techniqueRows(p, v, change.present); len(techRows) > 0 {
+			if err := s.insertPush(ctx, tx, 1, techRows); err != nil {
+				return nil, nil, fmt.Errorf("techniques: %w", err)
 			}
-		}
-		if _, err := tx.ExecContext(ctx, s.sql(qSetTechniqueDigest), techDigest, p.System); err != nil {
-			return nil, fmt.Errorf("technique digest: %w", err)
 		}
 	}
 
@@ -595,30 +746,9 @@ func (s *db) pushTx(ctx context.Context, tx *sql.Tx, p *Push, digests [6]string,
 		Verdict string `json:"verdict"`
 		Threats int    `json:"threats"`
 	}{v, sum.Verdict, sum.Threats})
-	var auditID int64
-	if err := tx.QueryRowContext(ctx, s.sql(qInsertAudit), at, p.By, p.TokenID, "push", p.System, string(detail)).Scan(&auditID); err != nil {
-		return nil, fmt.Errorf("audit: %w", err)
-	}
-
-	// Running totals last: on PostgreSQL the totals row is the one lock
-	// every push shares, so it is held only until the commit.
-	if err := s.updateOwnerTotals(ctx, tx, &old, p); err != nil {
-		return nil, err
-	}
-	dSys := 0
-	if !old.exists {
-		dSys = 1
-	}
-	dEsc := boolInt(sum.Verdict == "escalate") - boolInt(old.verdict == "escalate")
-	var t TrendPoint
-	if err := tx.QueryRowContext(ctx, s.sql(qTotals), dSys, sum.OpenCritical-old.openCritical, sum.OpenHigh-old.openHigh,
-		dEsc, change.dCount, change.dSum).Scan(&t.Systems, &t.OpenCritical, &t.OpenHigh, &t.Escalated); err != nil {
-		return nil, fmt.Errorf("totals: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, s.sql(qTrendUpsert), p.At.Format(dateLayout), t.Systems, t.OpenCritical, t.OpenHigh, t.Escalated); err != nil {
-		return nil, fmt.Errorf("trend: %w", err)
-	}
-	return &PushResult{System: p.System, Version: v, At: fromMillis(at)}, nil
+	totals := pushTotals(&old, p, &change)
+	totals.audit = [][]any{{at, p.By, p.TokenID, "push", p.System, string(detail)}}
+	return &PushResult{System: p.System, Version: v, At: fromMillis(at)}, totals, nil
 }
 
 const dateLayout = "2006-01-02"
@@ -631,14 +761,14 @@ func (s *db) insertBlobs(ctx context.Context, tx *sql.Tx, blobs []blob) error {
 	for i, b := range blobs {
 		rows[i] = []any{b.digest, b.size, b.gz}
 	}
-	if err := s.insertRows(ctx, tx, "blobs", []string{"digest", "size", "data"}, rows, " ON CONFLICT (digest) DO NOTHING"); err != nil {
+	if err := s.insertPush(ctx, tx, 2, rows); err != nil {
 		return fmt.Errorf("blobs: %w", err)
 	}
 	return nil
 }
 
 func (s *db) setPlatforms(ctx context.Context, tx *sql.Tx, system string, platforms []string) error {
-	if _, err := tx.ExecContext(ctx, s.sql(qDeletePlatforms), system); err != nil {
+	if _, err := s.exec(ctx, tx, qDeletePlatforms, system); err != nil {
 		return err
 	}
 	var rows [][]any
@@ -653,7 +783,7 @@ func (s *db) setPlatforms(ctx context.Context, tx *sql.Tx, system string, platfo
 	if len(rows) == 0 {
 		return nil
 	}
-	return s.insertRows(ctx, tx, "system_platforms", []string{"platform", "system_id"}, rows, "")
+	return s.insertPush(ctx, tx, 3, rows)
 }
 
 // maxParams keeps multi-row statements under SQLite's (32766) and

@@ -90,6 +90,36 @@ func jsonList(l []string) string {
 	if len(l) == 0 {
 		return "[]"
 	}
+	// Strings json.Marshal writes as they are (printable ASCII that needs
+	// no escape) are quoted here; the rest goes through json.Marshal.
+	n := 1
+	for _, s := range l {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				n = -1
+				break
+			}
+		}
+		if n < 0 {
+			break
+		}
+		n += len(s) + 3
+	}
+	if n > 0 {
+		var b strings.Builder
+		b.Grow(n)
+		b.WriteByte('[')
+		for i, s := range l {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteByte('"')
+			b.WriteString(s)
+			b.WriteByte('"')
+		}
+		b.WriteByte(']')
+		return b.String()
+	}
 	b, err := json.Marshal(l)
 	if err != nil { // cannot happen for []string
 		panic(err)
