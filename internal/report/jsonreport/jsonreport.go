@@ -5,7 +5,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
-	"math"
 	"strconv"
 
 	"github.com/mlthreat/mlthreat/internal/analysis"
@@ -158,6 +157,15 @@ type Note struct {
 
 // Build converts a report to its JSON document.
 func Build(r *analysis.Report, version string) Document {
+	d := head(r, version)
+	for _, t := range r.Threats {
+		d.Threats = append(d.Threats, threat(r, t))
+	}
+	return d
+}
+
+// head is the document without its threats (but with their summary).
+func head(r *analysis.Report, version string) Document {
 	d := Document{
 		Tool:     Tool{Name: "mlthreat", Version: version},
 		Catalogs: map[string]string{"atlas": r.Catalog.Versions["atlas"], "nist-ai-rmf": r.Catalog.Versions["nist-ai-rmf"]},
@@ -172,51 +180,18 @@ func Build(r *analysis.Report, version string) Document {
 		Threats:   []Threat{},
 		Precedent: []Precedent{},
 	}
+	// Few distinct values: count them apart from the maps.
+	sev, res, status := tally{m: d.Summary.BySeverity}, tally{m: d.Summary.ResidualBySeverity}, tally{m: d.Summary.ByStatus}
 	techs := map[string]bool{}
 	for _, t := range r.Threats {
-		d.Summary.BySeverity[t.Severity]++
-		d.Summary.ResidualBySeverity[t.Residual.Severity]++
-		d.Summary.ByStatus[t.Status]++
+		sev.add(t.Severity)
+		res.add(t.Residual.Severity)
+		status.add(t.Status)
 		techs[t.Technique] = true
-		var ms []Mitigation
-		for _, m := range t.Mitigations {
-			mm := Mitigation{ID: m.ID, Name: r.Catalog.Name(m.ID), Status: m.Status}
-			if m.Control != "" {
-				c := m.Control
-				mm.Control = &c
-			}
-			ms = append(ms, mm)
-		}
-		if ms == nil {
-			ms = []Mitigation{}
-		}
-		th := Threat{
-			ID: t.ID, Rule: t.Rule.ID, RuleFile: t.Rule.Location(), Title: t.Rule.Title,
-			Target: Target(t.Target),
-			ATLAS:  ATLAS{Technique: t.Technique, Name: r.Catalog.Name(t.Technique), Tactics: nonNil(t.Tactics), Related: t.Related},
-			STRIDE: nonNil(t.STRIDE), LINDDUN: t.LINDDUN, OWASP: nonNil(t.OWASP),
-			Likelihood:  Rating{Score: t.Likelihood.Score, Factors: nonNil(t.Likelihood.Factors)},
-			Impact:      Rating{Score: t.Impact.Score, Factors: nonNil(t.Impact.Factors)},
-			Risk:        Risk{Score: t.Risk, Severity: t.Severity},
-			Mitigations: ms,
-			Residual:    Residual{Score: t.Residual.Score, Severity: t.Residual.Severity, Likelihood: t.Residual.Likelihood, Impact: t.Residual.Impact, Factors: t.Residual.Factors},
-			Status:      t.Status, RMF: nonNil(t.RMF), CaseStudies: nonNil(t.CaseStudies), Facts: t.Facts(),
-			Rationale: t.Rule.Rationale, Catalog: "ATLAS " + r.Catalog.Versions["atlas"], Line: t.Line,
-		}
-		if t.Decision != nil {
-			th.Decision = &Decision{Status: t.Decision.Status, Justification: t.Decision.Justification, Owner: t.Decision.Owner, Until: t.Decision.Until}
-		}
-		for _, ref := range t.Evidence {
-			th.Evidence = append(th.Evidence, Evidence{
-				ID: ref.ID, Tool: ref.Tool, Attack: ref.Attack, Detector: ref.Detector, Strategy: ref.Strategy,
-				Techniques: nonNil(ref.Techniques), SuccessRate: math.Round(ref.Rate()*10000) / 10000, Attempts: ref.Attempts,
-				Successes: ref.Successes, Date: ref.Date, AgeDays: ref.AgeDays, Stale: ref.Stale, Outcome: ref.Outcome,
-				Reason: ref.Reason, Source: ref.Source,
-			})
-		}
-		th.Confirmed = t.Confirmed
-		d.Threats = append(d.Threats, th)
 	}
+	sev.flush()
+	res.flush()
+	status.flush()
 	for _, v := range r.Verified {
 		d.Verified = append(d.Verified, Verified(v))
 	}
@@ -233,6 +208,77 @@ func Build(r *analysis.Report, version string) Document {
 	return d
 }
 
+// threat is the JSON form of one threat; threatEncoder must write the same.
+func threat(r *analysis.Report, t *analysis.Threat) Threat {
+	var ms []Mitigation
+	for _, m := range t.Mitigations {
+		mm := Mitigation{ID: m.ID, Name: r.Catalog.Name(m.ID), Status: m.Status}
+		if m.Control != "" {
+			c := m.Control
+			mm.Control = &c
+		}
+		ms = append(ms, mm)
+	}
+	if ms == nil {
+		ms = []Mitigation{}
+	}
+	th := Threat{
+		ID: t.ID, Rule: t.Rule.ID, RuleFile: t.Rule.Location(), Title: t.Rule.Title,
+		Target: Target(t.Target),
+		ATLAS:  ATLAS{Technique: t.Technique, Name: r.Catalog.Name(t.Technique), Tactics: nonNil(t.Tactics), Related: t.Related},
+		STRIDE: nonNil(t.STRIDE), LINDDUN: t.LINDDUN, OWASP: nonNil(t.OWASP),
+		Likelihood:  Rating{Score: t.Likelihood.Score, Factors: nonNil(t.Likelihood.Factors)},
+		Impact:      Rating{Score: t.Impact.Score, Factors: nonNil(t.Impact.Factors)},
+		Risk:        Risk{Score: t.Risk, Severity: t.Severity},
+		Mitigations: ms,
+		Residual:    Residual{Score: t.Residual.Score, Severity: t.Residual.Severity, Likelihood: t.Residual.Likelihood, Impact: t.Residual.Impact, Factors: t.Residual.Factors},
+		Status:      t.Status, RMF: nonNil(t.RMF), CaseStudies: nonNil(t.CaseStudies), Facts: t.Facts(),
+		Rationale: t.Rule.Rationale, Catalog: "ATLAS " + r.Catalog.Versions["atlas"], Line: t.Line,
+	}
+	if t.Decision != nil {
+		th.Decision = &Decision{Status: t.Decision.Status, Justification: t.Decision.Justification, Owner: t.Decision.Owner, Until: t.Decision.Until}
+	}
+	for i := range t.Evidence {
+		ref := &t.Evidence[i]
+		th.Evidence = append(th.Evidence, Evidence{
+			ID: ref.ID, Tool: ref.Tool, Attack: ref.Attack, Detector: ref.Detector, Strategy: ref.Strategy,
+			Techniques: nonNil(ref.Techniques), SuccessRate: successRate(ref), Attempts: ref.Attempts,
+			Successes: ref.Successes, Date: ref.Date, AgeDays: ref.AgeDays, Stale: ref.Stale, Outcome: ref.Outcome,
+			Reason: ref.Reason, Source: ref.Source,
+		})
+	}
+	th.Confirmed = t.Confirmed
+	return th
+}
+
+// tally counts strings, of which there are few, into m.
+type tally struct {
+	m    map[string]int
+	keys []string
+	n    []int
+}
+
+func (c *tally) add(k string) {
+	for i, have := range c.keys {
+		if have == k {
+			c.n[i]++
+			return
+		}
+	}
+	if len(c.keys) < 8 {
+		c.keys = append(c.keys, k)
+		c.n = append(c.n, 1)
+	} else {
+		c.m[k]++
+	}
+}
+
+func (c *tally) flush() {
+	for i, k := range c.keys {
+		c.m[k] += c.n[i]
+	}
+}
+
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}
@@ -243,14 +289,18 @@ func nonNil(s []string) []string {
 // Writer writes the JSON document.
 type Writer struct{ Version string }
 
-// Write streams the document one threat at a time, so a large model never
-// needs the whole text in memory; the bytes are those of json.Encoder with a
-// two-space indent.
+// Write streams the document: the threats are encoded in chunks on every
+// CPU and written in order, so a large model never needs the whole text in
+// memory. The bytes are those of json.Encoder with a two-space indent.
 func (w Writer) Write(out io.Writer, r *analysis.Report) error {
-	return writeDocument(out, Build(r, w.Version))
+	return writeDocument(out, head(r, w.Version), len(r.Threats), func(bw *bufio.Writer) error {
+		return writeThreats(bw, r)
+	})
 }
 
-func writeDocument(out io.Writer, d Document) error {
+// writeDocument writes d with n threats in place of d.Threats; threats
+// writes them, comma-separated, without the brackets.
+func writeDocument(out io.Writer, d Document, n int, threats func(*bufio.Writer) error) error {
 	bw := bufio.NewWriterSize(out, 64<<10)
 	s := &stream{w: bw}
 	s.raw("{\n")
@@ -258,7 +308,15 @@ func writeDocument(out io.Writer, d Document) error {
 	s.field("catalogs", d.Catalogs, false)
 	s.field("system", d.System, false)
 	s.field("summary", d.Summary, false)
-	s.list("threats", d.Threats)
+	if n == 0 {
+		s.raw(`  "threats": []`)
+	} else {
+		s.raw(`  "threats": [` + "\n")
+		if s.err == nil {
+			s.err = threats(bw)
+		}
+		s.raw("\n  ]")
+	}
 	s.raw(",\n")
 	s.field("precedent", d.Precedent, len(d.Verified)+len(d.Unmatched)+len(d.Notes) == 0)
 	if len(d.Verified) > 0 {
@@ -288,43 +346,22 @@ func (s *stream) raw(text string) {
 	}
 }
 
-func (s *stream) value(v any, prefix string) {
+func (s *stream) field(name string, v any, last bool) {
 	if s.err != nil {
 		return
 	}
-	b, err := json.MarshalIndent(v, prefix, "  ")
+	b, err := json.MarshalIndent(v, "  ", "  ")
 	if err != nil {
 		s.err = err
 		return
 	}
-	_, s.err = s.w.Write(b)
-}
-
-func (s *stream) field(name string, v any, last bool) {
 	s.raw("  " + strconv.Quote(name) + ": ")
-	s.value(v, "  ")
+	if s.err == nil {
+		_, s.err = s.w.Write(b)
+	}
 	if last {
 		s.raw("\n")
 	} else {
 		s.raw(",\n")
 	}
-}
-
-func (s *stream) list(name string, items []Threat) {
-	s.raw("  " + strconv.Quote(name) + ": ")
-	if len(items) == 0 {
-		s.raw("[]")
-		return
-	}
-	s.raw("[\n")
-	for i := range items {
-		s.raw("    ")
-		s.value(&items[i], "    ")
-		if i < len(items)-1 {
-			s.raw(",\n")
-		} else {
-			s.raw("\n")
-		}
-	}
-	s.raw("  ]")
 }

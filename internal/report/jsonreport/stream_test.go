@@ -29,7 +29,7 @@ func TestStreamMatchesEncoder(t *testing.T) {
 		if err := enc.Encode(d); err != nil {
 			t.Fatal(err)
 		}
-		if err := writeDocument(&got, d); err != nil {
+		if err := writeOld(&got, d); err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(want.Bytes(), got.Bytes()) {
