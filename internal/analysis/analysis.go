@@ -6,6 +6,7 @@
 package analysis
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -47,7 +48,7 @@ func (r *Report) ElementVars(id string) (map[string]any, bool) {
 		return nil, false
 	}
 	m := map[string]any{}
-	if c := e.g.comps[id]; c != nil {
+	if c := e.g.comp(id); c != nil {
 		e.componentVars(m, c)
 		return m, true
 	}
@@ -232,7 +233,7 @@ func Analyze(s *model.System, cat *catalog.Catalog, set *rules.Set, opt Options)
 			byKind[k] = append(byKind[k], rule)
 		}
 	}
-	e := &evaluator{sys: s, cat: cat, g: g, report: r, propCache: map[string]propsEntry{}, endCache: map[string]map[string]any{}, data: map[string]*model.DataItem{}, flows: map[string]*model.Flow{}, mentions: map[*rules.Rule]mentions{}, info: map[*rules.Rule]ruleFacts{}}
+	e := &evaluator{sys: s, cat: cat, g: g, report: r, data: make(map[string]*model.DataItem, len(s.Data)), flows: make(map[string]*model.Flow, len(s.Flows)), mentions: map[*rules.Rule]mentions{}, info: map[*rules.Rule]ruleFacts{}}
 	for _, d := range s.Data {
 		e.data[d.ID] = d
 	}
@@ -250,12 +251,9 @@ func Analyze(s *model.System, cat *catalog.Catalog, set *rules.Set, opt Options)
 	for _, d := range s.Data {
 		e.dataItems[d.ID] = map[string]any{"id": d.ID, "classification": d.Classification, "pii": d.PII}
 	}
-	for _, c := range s.Components {
-		e.props(c)
-		e.endVars(c.ID)
-	}
+	e.precompute()
 	e.systemVars()
-	var tasks []task
+	tasks := make([]task, 0, len(s.Components)+len(s.Flows)+len(s.Zones))
 	for _, c := range s.Components {
 		if len(byKind[c.Kind]) > 0 {
 			tasks = append(tasks, task{component: c, rules: byKind[c.Kind], target: Target{Component: c.ID}, node: c.Node})
@@ -263,7 +261,7 @@ func Analyze(s *model.System, cat *catalog.Catalog, set *rules.Set, opt Options)
 	}
 	if len(byKind["flow"]) > 0 {
 		for _, f := range s.Flows {
-			if g.facts[f.ID] != nil {
+			if g.hasFlow(f.ID) {
 				tasks = append(tasks, task{flow: f, rules: byKind["flow"], target: Target{Flow: f.ID}, node: f.Node})
 			}
 		}
@@ -282,18 +280,17 @@ func Analyze(s *model.System, cat *catalog.Catalog, set *rules.Set, opt Options)
 	e.attachEvidence(opt, today)
 	e.decisions()
 	e.precedent()
-	sort.SliceStable(r.Threats, func(i, j int) bool {
-		a, b := r.Threats[i], r.Threats[j]
-		if a.Residual.Score != b.Residual.Score {
-			return a.Residual.Score > b.Residual.Score
+	slices.SortStableFunc(r.Threats, func(a, b *Threat) int {
+		if c := cmp.Compare(b.Residual.Score, a.Residual.Score); c != 0 {
+			return c
 		}
-		if a.Risk != b.Risk {
-			return a.Risk > b.Risk
+		if c := cmp.Compare(b.Risk, a.Risk); c != 0 {
+			return c
 		}
-		if a.Target.ID() != b.Target.ID() {
-			return a.Target.ID() < b.Target.ID()
+		if c := strings.Compare(a.Target.ID(), b.Target.ID()); c != 0 {
+			return c
 		}
-		return a.Rule.ID < b.Rule.ID
+		return strings.Compare(a.Rule.ID, b.Rule.ID)
 	})
 	return r, nil
 }
@@ -303,8 +300,8 @@ type evaluator struct {
 	cat       *catalog.Catalog
 	g         *graph
 	report    *Report
-	propCache map[string]propsEntry
-	endCache  map[string]map[string]any
+	propsOf   []propsEntry     // by graph index, filled before evaluation
+	endsOf    []map[string]any // CEL view of a flow's end, by graph index
 	data      map[string]*model.DataItem
 	flows     map[string]*model.Flow
 	mentions  map[*rules.Rule]mentions

@@ -99,9 +99,9 @@ func (e *evaluator) controlsFor(t Target) []*indexedControl {
 	var named []*indexedControl
 	add := func(k string) { named = append(named, x.byElement[k]...) }
 	add(id)
-	if c := e.g.comps[id]; c != nil {
+	if c := e.g.comp(id); c != nil {
 		add(c.Zone)
-		for _, f := range e.g.in[id] {
+		for _, f := range e.g.inOf(id) {
 			add(f.ID)
 			add(f.From)
 		}
@@ -129,11 +129,11 @@ func (e *evaluator) appliesTo(ctl *model.Control, t Target) bool {
 		if a == id {
 			return true
 		}
-		if c := e.g.comps[id]; c != nil {
+		if c := e.g.comp(id); c != nil {
 			if a == c.Zone {
 				return true
 			}
-			for _, f := range e.g.in[id] {
+			for _, f := range e.g.inOf(id) {
 				if f.ID == a || f.From == a {
 					return true
 				}
@@ -153,6 +153,9 @@ func (e *evaluator) residual(t *Threat, _ map[string]any) {
 	reduce := 0
 	var factors []string
 	candidates := e.controlsFor(t.Target)
+	if len(t.Rule.Mitigations) > 0 {
+		t.Mitigations = make([]MitigationStatus, 0, len(t.Rule.Mitigations))
+	}
 	for _, m := range t.Rule.Mitigations {
 		best, bestCtl := -1, ""
 		for _, ic := range candidates {

@@ -1,95 +1,154 @@
 package analysis
 
 import (
+	"slices"
+
 	"github.com/mlthreat/mlthreat/internal/model"
 	"github.com/mlthreat/mlthreat/internal/rules"
 )
 
 // graph is the flow graph of a system with the facts rules read in `ctx`.
-// Every fact is computed with a constant number of linear traversals.
+// Every fact is computed with a constant number of linear traversals, over
+// components by index; a map from id to index is the only string lookup.
 type graph struct {
-	sys    *model.System
-	comps  map[string]*model.Component
-	out    map[string][]*model.Flow
-	in     map[string][]*model.Flow
-	trust  map[string]string // component id -> trust of its zone
-	ids    []string          // component ids by index
-	index  map[string]int
-	outIdx [][]int
-	inIdx  [][]int
-	facts  map[string]map[string]bool // shared, read-only maps
-	bits   map[string]uint16          // facts while they are computed
-	// memoised per component; filled while the graph is built, read-only after
-	exposureOf  map[string]string
-	untrustedOf map[string]bool
+	sys      *model.System
+	ids      []string // component ids by index
+	index    map[string]int
+	comps    []*model.Component // by index; the last of a duplicated id
+	out, in  [][]*model.Flow    // by index
+	outIdx   [][]int
+	inIdx    [][]int
+	trust    []string       // trust of the component's zone, by index
+	expo     []string       // effective exposure, by index
+	untrust  []bool         // untrustedSource, by index
+	bits     []uint16       // facts of each component while they are computed
+	flowAt   map[string]int // flow id -> index in flowBits, flows between known components
+	flowBits []uint16
+	interned map[uint16]map[string]bool // one shared, read-only map per fact combination
 }
 
 func newGraph(s *model.System) *graph {
-	g := &graph{sys: s, comps: map[string]*model.Component{}, out: map[string][]*model.Flow{}, in: map[string][]*model.Flow{},
-		trust: map[string]string{}, facts: map[string]map[string]bool{}, bits: map[string]uint16{},
-		exposureOf: map[string]string{}, untrustedOf: map[string]bool{}}
-	zoneTrust := map[string]string{}
+	n := len(s.Components)
+	g := &graph{sys: s, index: make(map[string]int, n), ids: make([]string, 0, n)}
+	zoneTrust := make(map[string]string, len(s.Zones))
 	for _, z := range s.Zones {
 		zoneTrust[z.ID] = z.Trust
 	}
-	g.index = make(map[string]int, len(s.Components))
 	for _, c := range s.Components {
 		if _, dup := g.index[c.ID]; !dup {
 			g.index[c.ID] = len(g.ids)
 			g.ids = append(g.ids, c.ID)
 		}
-		g.comps[c.ID] = c
-		g.trust[c.ID] = zoneTrust[c.Zone]
-		g.bits[c.ID] = 0
 	}
+	m := len(g.ids)
+	g.comps = make([]*model.Component, m)
+	g.trust = make([]string, m)
+	for _, c := range s.Components {
+		i := g.index[c.ID]
+		g.comps[i] = c
+		g.trust[i] = zoneTrust[c.Zone]
+	}
+	g.out, g.in = make([][]*model.Flow, m), make([][]*model.Flow, m)
+	g.outIdx, g.inIdx = make([][]int, m), make([][]int, m)
+	g.flowAt = make(map[string]int, len(s.Flows))
 	for _, f := range s.Flows {
-		if g.comps[f.From] == nil || g.comps[f.To] == nil {
+		from, ok1 := g.index[f.From]
+		to, ok2 := g.index[f.To]
+		if !ok1 || !ok2 {
 			continue
 		}
-		g.out[f.From] = append(g.out[f.From], f)
-		g.in[f.To] = append(g.in[f.To], f)
+		g.out[from] = append(g.out[from], f)
+		g.in[to] = append(g.in[to], f)
+		g.outIdx[from] = append(g.outIdx[from], to)
+		g.inIdx[to] = append(g.inIdx[to], from)
 		if f.Bidirectional {
 			back := *f
 			back.From, back.To = f.To, f.From
-			g.out[f.To] = append(g.out[f.To], &back)
-			g.in[f.From] = append(g.in[f.From], &back)
+			g.out[to] = append(g.out[to], &back)
+			g.in[from] = append(g.in[from], &back)
+			g.outIdx[to] = append(g.outIdx[to], from)
+			g.inIdx[from] = append(g.inIdx[from], to)
 		}
-		g.bits[f.ID] = 0
-	}
-	g.outIdx = make([][]int, len(g.ids))
-	g.inIdx = make([][]int, len(g.ids))
-	for id, fs := range g.out {
-		i := g.index[id]
-		for _, f := range fs {
-			g.outIdx[i] = append(g.outIdx[i], g.index[f.To])
+		if _, dup := g.flowAt[f.ID]; !dup {
+			g.flowAt[f.ID] = len(g.flowBits)
+			g.flowBits = append(g.flowBits, 0)
 		}
 	}
-	for id, fs := range g.in {
-		i := g.index[id]
-		for _, f := range fs {
-			g.inIdx[i] = append(g.inIdx[i], g.index[f.From])
-		}
+	g.expo = make([]string, m)
+	g.untrust = make([]bool, m)
+	for i, c := range g.comps {
+		g.expo[i] = g.computeExposure(c, i)
 	}
-	for _, c := range s.Components {
-		g.exposure(c)
-		g.untrustedSource(c)
+	for i, c := range g.comps {
+		g.untrust[i] = g.computeUntrusted(c, i)
 	}
+	g.bits = make([]uint16, m)
 	g.compute()
 	// Elements share few distinct fact combinations: give each combination
 	// one map (every fact present, true or false) and share it.
-	interned := map[uint16]map[string]bool{}
-	for id, b := range g.bits {
-		m, ok := interned[b]
-		if !ok {
-			m = make(map[string]bool, len(rules.Facts))
-			for i, name := range rules.Facts {
-				m[name] = b&(1<<i) != 0
+	g.interned = map[uint16]map[string]bool{}
+	for _, bs := range [][]uint16{g.bits, g.flowBits} {
+		for _, b := range bs {
+			if _, ok := g.interned[b]; !ok {
+				fm := make(map[string]bool, len(rules.Facts))
+				for i, name := range rules.Facts {
+					fm[name] = b&(1<<i) != 0
+				}
+				g.interned[b] = fm
 			}
-			interned[b] = m
 		}
-		g.facts[id] = m
 	}
 	return g
+}
+
+// comp is the component with this id, or nil.
+func (g *graph) comp(id string) *model.Component {
+	if i, ok := g.index[id]; ok {
+		return g.comps[i]
+	}
+	return nil
+}
+
+// inOf and outOf are the flows into and out of a component, a
+// bidirectional flow counting both ways.
+func (g *graph) inOf(id string) []*model.Flow {
+	if i, ok := g.index[id]; ok {
+		return g.in[i]
+	}
+	return nil
+}
+
+func (g *graph) outOf(id string) []*model.Flow {
+	if i, ok := g.index[id]; ok {
+		return g.out[i]
+	}
+	return nil
+}
+
+// trustOf is the trust of the component's zone.
+func (g *graph) trustOf(id string) string {
+	if i, ok := g.index[id]; ok {
+		return g.trust[i]
+	}
+	return ""
+}
+
+// facts is the element's facts map: a component's, or a flow's between
+// known components; nil otherwise.
+func (g *graph) facts(id string) map[string]bool {
+	if i, ok := g.index[id]; ok {
+		return g.interned[g.bits[i]]
+	}
+	if i, ok := g.flowAt[id]; ok {
+		return g.interned[g.flowBits[i]]
+	}
+	return nil
+}
+
+// hasFlow says whether the flow joins two known components.
+func (g *graph) hasFlow(id string) bool {
+	_, ok := g.flowAt[id]
+	return ok
 }
 
 var factBit = func() map[string]uint16 {
@@ -100,34 +159,36 @@ var factBit = func() map[string]uint16 {
 	return m
 }()
 
-// set records a fact of an element while the graph is computed.
-func (g *graph) set(id, fact string, v bool) {
+// set records a fact in an element's bits while the graph is computed.
+func set(bits *uint16, fact string, v bool) {
 	if v {
-		g.bits[id] |= factBit[fact]
+		*bits |= factBit[fact]
 	} else {
-		g.bits[id] &^= factBit[fact]
+		*bits &^= factBit[fact]
 	}
 }
 
 // exposure is the component's effective exposure: the explicit one, or what
 // its zone implies.
 func (g *graph) exposure(c *model.Component) string {
-	if v, ok := g.exposureOf[c.ID]; ok {
-		return v
+	if i, ok := g.index[c.ID]; ok {
+		return g.expo[i]
 	}
-	v := g.computeExposure(c)
-	g.exposureOf[c.ID] = v
-	return v
+	return g.computeExposure(c, -1)
 }
 
-func (g *graph) computeExposure(c *model.Component) string {
+func (g *graph) computeExposure(c *model.Component, i int) string {
 	if c.Exposure != "" {
 		return c.Exposure
 	}
 	if b, ok := c.Props["internet_facing"].(bool); ok && b {
 		return "internet"
 	}
-	switch g.trust[c.ID] {
+	trust := ""
+	if i >= 0 {
+		trust = g.trust[i]
+	}
+	switch trust {
 	case "untrusted":
 		return "internet"
 	case "partner":
@@ -172,20 +233,17 @@ func propTrue(c *model.Component, name string) bool {
 
 // untrustedSource says whether outsiders can write what the component emits.
 func (g *graph) untrustedSource(c *model.Component) bool {
-	if v, ok := g.untrustedOf[c.ID]; ok {
-		return v
-	}
-	v := g.computeUntrusted(c)
-	g.untrustedOf[c.ID] = v
-	return v
+	i, ok := g.index[c.ID]
+	return ok && g.untrust[i]
 }
 
-func (g *graph) computeUntrusted(c *model.Component) bool {
-	switch g.trust[c.ID] {
+// computeUntrusted needs the component's exposure computed.
+func (g *graph) computeUntrusted(c *model.Component, i int) bool {
+	switch g.trust[i] {
 	case "untrusted", "partner":
 		return true
 	}
-	if g.exposure(c) == "internet" || g.exposure(c) == "partner" {
+	if g.expo[i] == "internet" || g.expo[i] == "partner" {
 		return c.Kind == "actor" || c.Kind == "data-source" || c.Kind == "sensor" || c.Kind == "edge-device"
 	}
 	switch c.Kind {
@@ -273,23 +331,15 @@ func trainingSink(c *model.Component) bool {
 }
 
 // reachSet is the result of one traversal, indexed like g.ids.
-type reachSet struct {
-	g    *graph
-	seen []bool
-}
-
-func (r reachSet) has(id string) bool {
-	i, ok := r.g.index[id]
-	return ok && r.seen[i]
-}
+type reachSet []bool
 
 // reach marks, for each component, whether any seed reaches it along flows
 // (forward) or reaches a seed (backward). One BFS over integer indices.
-func (g *graph) reach(seeds []string, forward bool) reachSet {
+func (g *graph) reach(seeds []int, forward bool) reachSet {
 	seen := make([]bool, len(g.ids))
 	queue := make([]int, 0, len(seeds))
-	for _, s := range seeds {
-		if i, ok := g.index[s]; ok && !seen[i] {
+	for _, i := range seeds {
+		if !seen[i] {
 			seen[i] = true
 			queue = append(queue, i)
 		}
@@ -308,33 +358,39 @@ func (g *graph) reach(seeds []string, forward bool) reachSet {
 			}
 		}
 	}
-	return reachSet{g, seen}
+	return seen
 }
 
 func (g *graph) compute() {
-	var untrusted, internet, training, llms, sideFx, secrets []string
-	for _, c := range g.sys.Components {
-		if g.untrustedSource(c) {
-			untrusted = append(untrusted, c.ID)
+	var untrusted, internet, training, llms, sideFx, secrets, indirect []int
+	for i, c := range g.comps {
+		if g.untrust[i] {
+			untrusted = append(untrusted, i)
+			// Untrusted content entering an LLM: an untrusted source
+			// upstream that is not the user typing directly (that is
+			// direct prompt injection).
+			if c.Kind != "actor" {
+				indirect = append(indirect, i)
+			}
 		}
-		if g.exposure(c) == "internet" {
-			internet = append(internet, c.ID)
-			g.set(c.ID, "internet_facing", true)
+		if g.expo[i] == "internet" {
+			internet = append(internet, i)
+			set(&g.bits[i], "internet_facing", true)
 		}
 		if trainingSink(c) {
-			training = append(training, c.ID)
+			training = append(training, i)
 		}
 		if isLLM(c) {
-			llms = append(llms, c.ID)
+			llms = append(llms, i)
 		}
 		if sideEffects(c) {
-			sideFx = append(sideFx, c.ID)
+			sideFx = append(sideFx, i)
 		}
 		if holdsSecrets(c) {
-			secrets = append(secrets, c.ID)
+			secrets = append(secrets, i)
 		}
-		g.set(c.ID, "has_inbound", len(g.in[c.ID]) > 0)
-		g.set(c.ID, "has_outbound", len(g.out[c.ID]) > 0)
+		set(&g.bits[i], "has_inbound", len(g.in[i]) > 0)
+		set(&g.bits[i], "has_outbound", len(g.out[i]) > 0)
 	}
 	fromUntrusted := g.reach(untrusted, true)
 	fromInternet := g.reach(internet, true)
@@ -342,68 +398,63 @@ func (g *graph) compute() {
 	fromLLM := g.reach(llms, true)
 	toSideFx := g.reach(sideFx, false)
 	toSecrets := g.reach(secrets, false)
-	// Untrusted content entering an LLM: an untrusted source upstream that is
-	// not the user typing directly (that is direct prompt injection).
-	var indirect []string
-	for _, c := range g.sys.Components {
-		if g.untrustedSource(c) && c.Kind != "actor" {
-			indirect = append(indirect, c.ID)
-		}
-	}
 	fromIndirect := g.reach(indirect, true)
-	for _, c := range g.sys.Components {
-		untrustedSelf := g.untrustedSource(c)
-		g.set(c.ID, "reachable_from_untrusted", fromUntrusted.has(c.ID) && !(untrustedSelf && len(g.in[c.ID]) == 0 && c.Kind == "actor"))
-		g.set(c.ID, "reachable_from_internet", fromInternet.has(c.ID))
-		g.set(c.ID, "feeds_training", toTraining.has(c.ID) && !trainingSink(c) || (c.Kind == "feedback" && trainingSink(c)))
-		g.set(c.ID, "receives_llm_output", fromLLM.has(c.ID) && !isLLM(c) || (isLLM(c) && g.inFromLLM(c.ID)))
+	for i, c := range g.comps {
+		b := &g.bits[i]
+		set(b, "reachable_from_untrusted", fromUntrusted[i] && !(g.untrust[i] && len(g.in[i]) == 0 && c.Kind == "actor"))
+		set(b, "reachable_from_internet", fromInternet[i])
+		set(b, "feeds_training", toTraining[i] && !trainingSink(c) || (c.Kind == "feedback" && trainingSink(c)))
+		set(b, "receives_llm_output", fromLLM[i] && !isLLM(c) || (isLLM(c) && g.inFromLLM(i)))
 		if isLLM(c) {
-			g.set(c.ID, "untrusted_content_into_llm_context", fromIndirect.has(c.ID) || g.ownUntrustedContext(c))
-			g.set(c.ID, "llm_can_reach_tool_with_side_effects", g.reachesAny(c.ID, toSideFx, sideFx))
-			g.set(c.ID, "secrets_reachable_from_llm", g.reachesAny(c.ID, toSecrets, secrets) || holdsSecrets(c))
+			set(b, "untrusted_content_into_llm_context", fromIndirect[i] || g.ownUntrustedContext(i))
+			set(b, "llm_can_reach_tool_with_side_effects", g.reachesAny(i, toSideFx))
+			set(b, "secrets_reachable_from_llm", g.reachesAny(i, toSecrets) || holdsSecrets(c))
 		}
-		for _, fl := range g.in[c.ID] {
-			if g.trust[fl.From] != g.trust[fl.To] {
-				g.set(c.ID, "crosses_boundary", true)
+		for _, j := range g.inIdx[i] {
+			if g.trust[j] != g.trust[i] {
+				set(b, "crosses_boundary", true)
 			}
 		}
-		for _, fl := range g.out[c.ID] {
-			if g.trust[fl.From] != g.trust[fl.To] {
-				g.set(c.ID, "crosses_boundary", true)
+		for _, j := range g.outIdx[i] {
+			if g.trust[i] != g.trust[j] {
+				set(b, "crosses_boundary", true)
 			}
 		}
 	}
 	for _, fl := range g.sys.Flows {
-		if _, ok := g.bits[fl.ID]; !ok {
+		k, ok := g.flowAt[fl.ID]
+		if !ok {
 			continue
 		}
-		g.set(fl.ID, "crosses_boundary", g.trust[fl.From] != g.trust[fl.To])
-		g.set(fl.ID, "reachable_from_untrusted", fromUntrusted.has(fl.From))
-		g.set(fl.ID, "reachable_from_internet", fromInternet.has(fl.From))
-		g.set(fl.ID, "feeds_training", toTraining.has(fl.To))
-		g.set(fl.ID, "receives_llm_output", fromLLM.has(fl.From))
-		if c := g.comps[fl.From]; c != nil && g.exposure(c) == "internet" {
-			g.set(fl.ID, "internet_facing", true)
+		from, to := g.index[fl.From], g.index[fl.To]
+		b := &g.flowBits[k]
+		set(b, "crosses_boundary", g.trust[from] != g.trust[to])
+		set(b, "reachable_from_untrusted", fromUntrusted[from])
+		set(b, "reachable_from_internet", fromInternet[from])
+		set(b, "feeds_training", toTraining[to])
+		set(b, "receives_llm_output", fromLLM[from])
+		if g.expo[from] == "internet" {
+			set(b, "internet_facing", true)
 		}
 	}
 }
 
 // reachesAny: the component reaches a seed downstream (a seed other than itself).
-func (g *graph) reachesAny(id string, upstreamOfSeed reachSet, seeds []string) bool {
-	if !upstreamOfSeed.has(id) {
+func (g *graph) reachesAny(i int, upstreamOfSeed reachSet) bool {
+	if !upstreamOfSeed[i] {
 		return false
 	}
-	for _, f := range g.out[id] {
-		if upstreamOfSeed.has(f.To) {
+	for _, j := range g.outIdx[i] {
+		if upstreamOfSeed[j] {
 			return true
 		}
 	}
 	return false
 }
 
-func (g *graph) inFromLLM(id string) bool {
-	for _, f := range g.in[id] {
-		if c := g.comps[f.From]; c != nil && isLLM(c) {
+func (g *graph) inFromLLM(i int) bool {
+	for _, j := range g.inIdx[i] {
+		if isLLM(g.comps[j]) {
 			return true
 		}
 	}
@@ -411,36 +462,37 @@ func (g *graph) inFromLLM(id string) bool {
 }
 
 // ownUntrustedContext: an agent whose memory or tools bring outside content.
-func (g *graph) ownUntrustedContext(c *model.Component) bool {
-	for _, f := range g.in[c.ID] {
-		if src := g.comps[f.From]; src != nil && src.Kind != "actor" && g.untrustedSource(src) {
+func (g *graph) ownUntrustedContext(i int) bool {
+	for _, j := range g.inIdx[i] {
+		if g.comps[j].Kind != "actor" && g.untrust[j] {
 			return true
 		}
 	}
-	for _, f := range g.out[c.ID] {
+	for _, j := range g.outIdx[i] {
 		// Tools and retrievers called by the LLM return content to it.
-		if dst := g.comps[f.To]; dst != nil && (dst.Kind == "retriever" || dst.Kind == "tool" || dst.Kind == "mcp-server" || dst.Kind == "memory") && g.untrustedSource(dst) {
-			return true
+		switch g.comps[j].Kind {
+		case "retriever", "tool", "mcp-server", "memory":
+			if g.untrust[j] {
+				return true
+			}
 		}
 	}
 	return false
 }
 
 func (g *graph) neighbourKinds(id string, forward bool) []string {
-	seen := map[string]bool{}
 	var out []string
-	edges := g.in[id]
-	if forward {
-		edges = g.out[id]
+	i, ok := g.index[id]
+	if !ok {
+		return []string{}
 	}
-	for _, f := range edges {
-		other := f.From
-		if forward {
-			other = f.To
-		}
-		if c := g.comps[other]; c != nil && !seen[c.Kind] {
-			seen[c.Kind] = true
-			out = append(out, c.Kind)
+	adj := g.inIdx[i]
+	if forward {
+		adj = g.outIdx[i]
+	}
+	for _, j := range adj {
+		if k := g.comps[j].Kind; !slices.Contains(out, k) {
+			out = append(out, k)
 		}
 	}
 	if out == nil {

@@ -148,7 +148,7 @@ func (g *graph) bfsParents(starts []string) (map[string]hop, map[string]string) 
 	for len(queue) > 0 {
 		id := queue[0]
 		queue = queue[1:]
-		for _, f := range g.out[id] {
+		for _, f := range g.outOf(id) {
 			if _, seen := origin[f.To]; !seen {
 				origin[f.To] = origin[id]
 				parent[f.To] = hop{from: id, flow: f.ID}

@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"runtime"
 	"sort"
 	"sync"
 
@@ -13,9 +14,36 @@ var classRank = map[string]int{"public": 1, "internal": 2, "confidential": 3, "r
 // in: text as "", lists as [], booleans as false. A missing fact is treated as
 // "not in place", the cautious reading; `set` lists what the model states.
 func (e *evaluator) props(c *model.Component) (map[string]any, []string) {
-	if p, ok := e.propCache[c.ID]; ok {
+	if i, ok := e.g.index[c.ID]; ok && e.propsOf != nil && e.g.comps[i] == c {
+		p := e.propsOf[i]
 		return p.props, p.set
 	}
+	p := computeProps(c)
+	return p.props, p.set
+}
+
+// precompute fills every component's props and end view, on all cores:
+// evaluation then only reads them.
+func (e *evaluator) precompute() {
+	n := len(e.g.comps)
+	props := make([]propsEntry, n)
+	ends := make([]map[string]any, n)
+	workers := min(runtime.GOMAXPROCS(0), max(1, n/256))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < n; i += workers {
+				c := e.g.comps[i]
+				props[i] = computeProps(c)
+				ends[i] = map[string]any{"id": c.ID, "kind": c.Kind, "zone": c.Zone, "trust": e.g.trust[i], "exposure": e.g.expo[i], "props": props[i].props}
+			}
+		})
+	}
+	wg.Wait()
+	e.propsOf, e.endsOf = props, ends
+}
+
+func computeProps(c *model.Component) propsEntry {
 	k := kindDefaultsFor(c.Kind)
 	out := make(map[string]any, len(k.defaults)+len(c.Props))
 	for name, v := range k.defaults {
@@ -41,8 +69,7 @@ func (e *evaluator) props(c *model.Component) (map[string]any, []string) {
 		out[name] = val
 	}
 	sort.Strings(set)
-	e.propCache[c.ID] = propsEntry{out, set}
-	return out, set
+	return propsEntry{out, set}
 }
 
 // kindDefaults are a kind's prop defaults and types, computed once.
@@ -168,7 +195,7 @@ func (e *evaluator) flowData(f *model.Flow) ([]map[string]any, string, bool) {
 // ctx is the element's facts map; the graph fills every fact, so rules can
 // read any of them. It is shared, never modified after the graph is built.
 func (e *evaluator) ctx(id string) map[string]bool {
-	return e.g.facts[id]
+	return e.g.facts(id)
 }
 
 // The *Vars functions fill m, a map a worker reuses from one element to the
@@ -176,7 +203,7 @@ func (e *evaluator) ctx(id string) map[string]bool {
 
 func (e *evaluator) componentVars(m map[string]any, c *model.Component) {
 	props, set := e.props(c)
-	data, cls, pii := e.dataVars(e.g.in[c.ID], e.g.out[c.ID])
+	data, cls, pii := e.dataVars(e.g.inOf(c.ID), e.g.outOf(c.ID))
 	if c.Kind == "datastore" || c.Kind == "dataset" || c.Kind == "vector-store" {
 		if p, _ := props["pii"].(bool); p {
 			pii = true
@@ -186,7 +213,7 @@ func (e *evaluator) componentVars(m map[string]any, c *model.Component) {
 	if name == "" {
 		name = c.ID
 	}
-	m["id"], m["name"], m["kind"], m["exposure"], m["zone"], m["trust"] = c.ID, name, c.Kind, e.g.exposure(c), c.Zone, e.g.trust[c.ID]
+	m["id"], m["name"], m["kind"], m["exposure"], m["zone"], m["trust"] = c.ID, name, c.Kind, e.g.exposure(c), c.Zone, e.g.trustOf(c.ID)
 	m["props"], m["set"], m["ctx"], m["system"] = props, set, e.ctx(c.ID), e.systemVars()
 	m["data"], m["pii"], m["classification"] = data, pii, cls
 	m["in_kinds"], m["out_kinds"] = e.g.neighbourKinds(c.ID, false), e.g.neighbourKinds(c.ID, true)
@@ -194,17 +221,10 @@ func (e *evaluator) componentVars(m map[string]any, c *model.Component) {
 }
 
 func (e *evaluator) endVars(id string) map[string]any {
-	if v, ok := e.endCache[id]; ok {
-		return v
+	if i, ok := e.g.index[id]; ok {
+		return e.endsOf[i]
 	}
-	c := e.g.comps[id]
-	if c == nil {
-		return map[string]any{}
-	}
-	props, _ := e.props(c)
-	v := map[string]any{"id": c.ID, "kind": c.Kind, "zone": c.Zone, "trust": e.g.trust[c.ID], "exposure": e.g.exposure(c), "props": props}
-	e.endCache[id] = v
-	return v
+	return map[string]any{}
 }
 
 var (
@@ -229,10 +249,10 @@ func (e *evaluator) flowVars(m map[string]any, f *model.Flow) {
 		enc = true
 	}
 	exposure := "internal"
-	if e.g.facts[f.ID]["internet_facing"] {
+	if e.g.facts(f.ID)["internet_facing"] {
 		exposure = "internet"
 	}
-	m["id"], m["name"], m["kind"], m["exposure"], m["zone"], m["trust"] = f.ID, f.ID, "flow", exposure, "", e.g.trust[f.To]
+	m["id"], m["name"], m["kind"], m["exposure"], m["zone"], m["trust"] = f.ID, f.ID, "flow", exposure, "", e.g.trustOf(f.To)
 	m["props"], m["set"], m["ctx"], m["system"] = props, set, e.ctx(f.ID), e.systemVars()
 	m["data"], m["pii"], m["classification"] = data, pii, cls
 	m["in_kinds"], m["out_kinds"] = noKinds, noKinds
