@@ -134,17 +134,12 @@ func (b *treeBuilder) End() bool {
 	kids := b.scratch[f.start:]
 	switch {
 	case f.n.Kind == List && len(kids) == 0:
-		f.n.Items = []*Node{} // as yaml/v3's path makes it: empty, not nil
-	case f.n.Kind == List:
-		f.n.Items = b.alloc(len(kids))
-		copy(f.n.Items, kids)
-	case !goodKeys(kids):
+		f.n.kids = []*Node{} // as yaml/v3's path makes it: empty, not nil
+	case f.n.Kind == Map && !goodKeys(kids):
 		return false
 	case len(kids) > 0:
-		f.n.Keys, f.n.Vals = b.alloc(len(kids)/2), b.alloc(len(kids)/2)
-		for i := range f.n.Keys {
-			f.n.Keys[i], f.n.Vals[i] = kids[2*i], kids[2*i+1]
-		}
+		f.n.kids = b.alloc(len(kids))
+		copy(f.n.kids, kids)
 	}
 	clear(kids)
 	b.scratch = b.scratch[:f.start]

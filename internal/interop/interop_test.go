@@ -72,7 +72,7 @@ func TestParseJSONPositions(t *testing.T) {
 	if ds != nil {
 		t.Fatal(ds)
 	}
-	b := n.Get("a").Items[1].Get("b")
+	b := n.Get("a").Items()[1].Get("b")
 	if b.Line != 3 || b.Col != 11 || b.Text() != "true" {
 		t.Errorf("b at %d:%d %q", b.Line, b.Col, b.Text())
 	}

@@ -171,13 +171,13 @@ func (c *yamlConv) conv(n *yaml.Node, depth int) *Node {
 		out.Quoted = n.Tag == "!!str" || n.Tag == "!!binary" || n.Tag == "!!timestamp"
 	case yaml.SequenceNode:
 		out.Kind = List
-		out.Items = make([]*Node, 0, len(n.Content))
+		out.kids = make([]*Node, 0, len(n.Content))
 		for _, it := range n.Content {
 			v := c.conv(it, depth+1)
 			if c.err != nil {
 				return nil
 			}
-			out.Items = append(out.Items, v)
+			out.kids = append(out.kids, v)
 		}
 	case yaml.MappingNode:
 		out.Kind = Map
@@ -213,8 +213,7 @@ func (c *yamlConv) mapping(out *Node, n *yaml.Node, depth int, seen map[string]b
 		if c.err != nil {
 			return
 		}
-		out.Keys = append(out.Keys, key)
-		out.Vals = append(out.Vals, val)
+		out.kids = append(out.kids, key, val)
 	}
 	for _, m := range merges {
 		srcs := []*yaml.Node{m}
@@ -233,11 +232,10 @@ func (c *yamlConv) mapping(out *Node, n *yaml.Node, depth int, seen map[string]b
 				c.err = fail(c.file, s.Line, s.Column, "bad-merge", "a merge key (<<) must name a map")
 				return
 			}
-			for i, k := range src.Keys {
+			for k, v := range src.Entries() {
 				if !seen[k.Value] {
 					seen[k.Value] = true
-					out.Keys = append(out.Keys, k)
-					out.Vals = append(out.Vals, src.Vals[i])
+					out.kids = append(out.kids, k, v)
 				}
 			}
 		}
@@ -359,8 +357,7 @@ func (p *jsonParser) value(depth int) *Node {
 				if p.err != nil {
 					return nil
 				}
-				n.Keys = append(n.Keys, &Node{Kind: Scalar, Value: key, Quoted: true, Line: kl, Col: kc})
-				n.Vals = append(n.Vals, v)
+				n.kids = append(n.kids, &Node{Kind: Scalar, Value: key, Quoted: true, Line: kl, Col: kc}, v)
 			}
 		case '[':
 			n.Kind = List
@@ -369,7 +366,7 @@ func (p *jsonParser) value(depth int) *Node {
 				if p.err != nil {
 					return nil
 				}
-				n.Items = append(n.Items, v)
+				n.kids = append(n.kids, v)
 			}
 		}
 		if _, err := p.dec.Token(); err != nil {

@@ -7,6 +7,7 @@
 package interop
 
 import (
+	"iter"
 	"strconv"
 	"strings"
 )
@@ -29,9 +30,29 @@ type Node struct {
 	Value  string // scalar text
 	Line   int
 	Col    int
-	Keys   []*Node // Map: key nodes, parallel to Vals
-	Vals   []*Node
-	Items  []*Node // List
+	kids   []*Node // Map: key and value nodes alternating; List: items
+}
+
+// Entries yields a map's keys and values in order; nothing for anything else.
+func (n *Node) Entries() iter.Seq2[*Node, *Node] {
+	return func(yield func(*Node, *Node) bool) {
+		if n == nil || n.Kind != Map {
+			return
+		}
+		for i := 0; i+1 < len(n.kids); i += 2 {
+			if !yield(n.kids[i], n.kids[i+1]) {
+				return
+			}
+		}
+	}
+}
+
+// Items returns a list's items; nil for anything else.
+func (n *Node) Items() []*Node {
+	if n == nil || n.Kind != List {
+		return nil
+	}
+	return n.kids
 }
 
 // Get returns the value of key in a map, or nil.
@@ -39,9 +60,9 @@ func (n *Node) Get(key string) *Node {
 	if n == nil || n.Kind != Map {
 		return nil
 	}
-	for i, k := range n.Keys {
-		if k.Value == key {
-			return n.Vals[i]
+	for i := 0; i+1 < len(n.kids); i += 2 {
+		if n.kids[i].Value == key {
+			return n.kids[i+1]
 		}
 	}
 	return nil
@@ -92,7 +113,7 @@ func (n *Node) Strings() []string {
 		return nil
 	}
 	var out []string
-	for _, it := range n.Items {
+	for _, it := range n.Items() {
 		if it.Kind == Scalar {
 			if s := strings.TrimSpace(it.Value); s != "" {
 				out = append(out, s)
@@ -108,9 +129,9 @@ func (n *Node) Len() int {
 		return 0
 	}
 	if n.Kind == Map {
-		return len(n.Keys)
+		return len(n.kids) / 2
 	}
-	return len(n.Items)
+	return len(n.Items())
 }
 
 // Plain converts the node into plain values for an x- field: string, bool,
@@ -138,35 +159,19 @@ func (n *Node) Plain() any {
 		}
 		return n.Value
 	case Map:
-		f := make(Fields, 0, len(n.Keys))
-		for i, k := range n.Keys {
-			f = append(f, Field{k.Value, n.Vals[i].Plain()})
+		f := make(Fields, 0, len(n.kids)/2)
+		for k, v := range n.Entries() {
+			f = append(f, Field{k.Value, v.Plain()})
 		}
 		return f
 	case List:
-		out := make([]any, 0, len(n.Items))
-		for _, it := range n.Items {
+		out := make([]any, 0, len(n.kids))
+		for _, it := range n.kids {
 			out = append(out, it.Plain())
 		}
 		return out
 	}
 	return nil
-}
-
-// KeysOrNil returns a map's keys; nil for anything else.
-func (n *Node) KeysOrNil() []*Node {
-	if n == nil || n.Kind != Map {
-		return nil
-	}
-	return n.Keys
-}
-
-// ValsOrNil returns a map's values; nil for anything else.
-func (n *Node) ValsOrNil() []*Node {
-	if n == nil || n.Kind != Map {
-		return nil
-	}
-	return n.Vals
 }
 
 // ItemsOrScalar returns a list's items, a lone scalar as one item, or nil.
@@ -176,7 +181,7 @@ func (n *Node) ItemsOrScalar() []*Node {
 	}
 	switch n.Kind {
 	case List:
-		return n.Items
+		return n.kids
 	case Scalar:
 		return []*Node{n}
 	}
@@ -188,7 +193,7 @@ func (n *Node) KeyNode(key string) *Node {
 	if n == nil || n.Kind != Map {
 		return nil
 	}
-	for _, k := range n.Keys {
+	for k := range n.Entries() {
 		if k.Value == key {
 			return k
 		}

@@ -68,12 +68,22 @@ func Load(file string, b []byte, lim Limits) (*System, diag.List) {
 		c.errAt(root, "not-a-map", "", "expected a map with `mlthreat: 1` and `system:` at the top level, found a %s", shapeName(root))
 		return nil, c.diags
 	}
+	// The structural check only reads the tree: run it beside the rest.
+	shape := make(chan []shapeError, 1)
+	sh, shErr := modelShape()
+	if shErr == nil {
+		go func() { shape <- sh.check(root, "", nil) }()
+	}
 	s := decode(file, root)
 	c.keys(root)
 	c.todos(root)
 	c.props(s)
 	c.semantics(s)
-	c.schema(root)
+	if shErr != nil {
+		c.errAt(root, "internal", "", "embedded schema does not compile: %v", shErr)
+	} else {
+		c.schema(<-shape)
+	}
 	c.diags.Sort()
 	return s, c.diags
 }
@@ -128,7 +138,7 @@ func (c *checker) keys(root *Node) {
 			known = SectionByName(section).Keys()
 			knownKeys[section] = known
 		}
-		for _, k := range n.Keys {
+		for k := range n.Entries() {
 			if !isExtension(k.Value) && !slices.Contains(known, k.Value) {
 				return true
 			}
@@ -140,7 +150,7 @@ func (c *checker) keys(root *Node) {
 			return
 		}
 		known := knownKeys[section]
-		for _, k := range n.Keys {
+		for k := range n.Entries() {
 			if isExtension(k.Value) || slices.Contains(known, k.Value) {
 				continue
 			}
@@ -170,19 +180,19 @@ func (c *checker) keys(root *Node) {
 		if l := b.Get("losses"); l != nil {
 			check(l, "losses", "business.losses", "business.losses")
 			if l.Kind == Map {
-				for i, k := range l.Keys {
-					check(l.Vals[i], "range", "business.losses."+k.Value, "business.losses."+k.Value)
+				for k, v := range l.Entries() {
+					check(v, "range", "business.losses."+k.Value, "business.losses."+k.Value)
 				}
 			}
 		}
 		if f := b.Get("frequency"); f != nil && f.Kind == Seq {
-			for i, it := range f.Items {
+			for i, it := range f.Items() {
 				check(it, "frequency", "frequency hint", fmt.Sprintf("business.frequency[%d]", i))
 			}
 		}
 	}
 	if arts := sys.Get("artifacts"); arts != nil && arts.Kind == Seq {
-		for i, it := range arts.Items {
+		for i, it := range arts.Items() {
 			check(it, "artifact", "artifact", fmt.Sprintf("system.artifacts[%d]", i))
 		}
 	}
@@ -191,7 +201,7 @@ func (c *checker) keys(root *Node) {
 		if list == nil || list.Kind != Seq {
 			continue
 		}
-		for i, it := range list.Items {
+		for i, it := range list.Items() {
 			if !unknown(it, l.section) {
 				continue
 			}
@@ -218,11 +228,10 @@ func (c *checker) props(s *System) {
 		}
 		canon := map[string]any{}
 		nodes := map[string]*Node{}
-		for j, k := range pn.Keys {
+		for k, v := range pn.Entries() {
 			if isExtension(k.Value) {
 				continue
 			}
-			v := pn.Vals[j]
 			path := fmt.Sprintf("components[%d].props.%s", i, k.Value)
 			ps, name := c.vocab.Prop(comp.Kind, k.Value)
 			if ps == nil {
@@ -274,7 +283,7 @@ func (c *checker) propValue(v *Node, ps *PropSpec, kind, path string) {
 		enumCheck(v)
 	case TypeEnumList:
 		if v.Kind == Seq {
-			for _, it := range v.Items {
+			for _, it := range v.Items() {
 				enumCheck(it)
 			}
 		} else {
@@ -288,7 +297,7 @@ func (c *checker) propValue(v *Node, ps *PropSpec, kind, path string) {
 		if v.Kind == Map {
 			bad(v, "expected text or a list of text, found a map")
 		}
-		for _, it := range v.Items {
+		for _, it := range v.Items() {
 			if it.Kind != Scalar {
 				bad(it, "expected text, found %s", shapeName(it))
 			}
@@ -546,8 +555,8 @@ func (c *checker) semantics(s *System) {
 					continue
 				}
 				at := dn
-				if dn.Kind == Seq && j < len(dn.Items) {
-					at = dn.Items[j]
+				if items := dn.Items(); j < len(items) {
+					at = items[j]
 				}
 				if len(s.Data) == 0 {
 					c.warnAt(at, "undeclared-data", path()+".data", "flow %q carries %q, which is not declared under data:; declare it to give it a classification", f.ID, d)
@@ -561,7 +570,7 @@ func (c *checker) semantics(s *System) {
 		if n == nil || n.Kind != Seq {
 			return
 		}
-		for j, it := range n.Items {
+		for j, it := range n.Items() {
 			if it.Kind != Scalar || it.Value == "" {
 				continue
 			}
@@ -713,16 +722,12 @@ func joinPath(base, key string) string {
 // that the first Load does not wait for it.
 func WarmUp() { _, _ = modelShape() }
 
-// schema checks the structure the format's JSON Schema describes and reports
-// what the specific checks above did not already cover.
-func (c *checker) schema(root *Node) {
-	sh, err := modelShape()
-	if err != nil {
-		c.errAt(root, "internal", "", "embedded schema does not compile: %v", err)
-		return
-	}
+// schema reports the structural errors (what the format's JSON Schema
+// describes, found by the shape check) that the specific checks above did
+// not already cover.
+func (c *checker) schema(errs []shapeError) {
 	seen := map[string]bool{}
-	for _, e := range sh.check(root, "", nil) {
+	for _, e := range errs {
 		if c.suppressed(e.path) {
 			continue
 		}

@@ -38,12 +38,12 @@ func decode(file string, root *Node) *System {
 			Tags: n.Get("tags").Strings(), Props: map[string]any{}, PropNodes: map[string]*Node{}, Node: n,
 		}
 		if p := n.Get("props"); p != nil && p.Kind == Map {
-			for i, k := range p.Keys {
+			for k, v := range p.Entries() {
 				if isExtension(k.Value) {
 					continue
 				}
-				c.Props[k.Value] = p.Vals[i].Any()
-				c.PropNodes[k.Value] = p.Vals[i]
+				c.Props[k.Value] = v.Any()
+				c.PropNodes[k.Value] = v
 			}
 		}
 		s.Components = append(s.Components, c)
@@ -59,9 +59,9 @@ func decode(file string, root *Node) *System {
 			f.Bidirectional = *b
 		}
 		if p := n.Get("props"); p != nil && p.Kind == Map {
-			for i, k := range p.Keys {
+			for k, v := range p.Entries() {
 				if !isExtension(k.Value) {
-					f.Props[k.Value] = p.Vals[i].Any()
+					f.Props[k.Value] = v.Any()
 				}
 			}
 		}
@@ -110,9 +110,9 @@ func decode(file string, root *Node) *System {
 		s.Business = &Business{Currency: b.Get("currency").Str(), Losses: map[string]LossRange{}, Node: b}
 		s.Business.Appetite, _ = strconv.ParseFloat(b.Get("appetite").Str(), 64)
 		if l := b.Get("losses"); l != nil && l.Kind == Map {
-			for i, k := range l.Keys {
-				if !isExtension(k.Value) && l.Vals[i].Kind == Map {
-					s.Business.Losses[k.Value] = lossRange(l.Vals[i])
+			for k, v := range l.Entries() {
+				if !isExtension(k.Value) && v.Kind == Map {
+					s.Business.Losses[k.Value] = lossRange(v)
 				}
 			}
 		}
@@ -144,7 +144,7 @@ func items(n *Node) []*Node {
 		return nil
 	}
 	var out []*Node
-	for _, it := range n.Items {
+	for _, it := range n.Items() {
 		if it.Kind == Map {
 			out = append(out, it)
 		}

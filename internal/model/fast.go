@@ -125,14 +125,9 @@ func (b *treeBuilder) End() bool {
 		// As the yaml/v3 path leaves them: nil.
 	case f.n.Kind == Map && !uniqueKeys(kids):
 		return false
-	case f.n.Kind == Seq:
-		f.n.Items = b.alloc(len(kids))
-		copy(f.n.Items, kids)
 	default:
-		f.n.Keys, f.n.Vals = b.alloc(len(kids)/2), b.alloc(len(kids)/2)
-		for i := range f.n.Keys {
-			f.n.Keys[i], f.n.Vals[i] = kids[2*i], kids[2*i+1]
-		}
+		f.n.kids = b.alloc(len(kids))
+		copy(f.n.kids, kids)
 	}
 	clear(kids)
 	b.scratch = b.scratch[:f.start]

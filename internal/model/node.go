@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"math"
 	"regexp"
 	"runtime"
@@ -46,9 +47,42 @@ type Node struct {
 	Value string
 	Line  int
 	Col   int
-	Keys  []*Node // Map: keys, parallel to Vals
-	Vals  []*Node
-	Items []*Node // Seq
+	kids  []*Node // Map: key and value nodes alternating; Seq: items
+}
+
+// Entries yields a map's keys and values in order; nothing for anything else.
+func (n *Node) Entries() iter.Seq2[*Node, *Node] {
+	return func(yield func(*Node, *Node) bool) {
+		if n == nil || n.Kind != Map {
+			return
+		}
+		for i := 0; i+1 < len(n.kids); i += 2 {
+			if !yield(n.kids[i], n.kids[i+1]) {
+				return
+			}
+		}
+	}
+}
+
+// Items returns a list's items; nil for anything else.
+func (n *Node) Items() []*Node {
+	if n == nil || n.Kind != Seq {
+		return nil
+	}
+	return n.kids
+}
+
+// Len is the number of entries of a map or items of a list.
+func (n *Node) Len() int {
+	switch {
+	case n == nil:
+		return 0
+	case n.Kind == Map:
+		return len(n.kids) / 2
+	case n.Kind == Seq:
+		return len(n.kids)
+	}
+	return 0
 }
 
 // Pos is a line and column, 1-based.
@@ -66,9 +100,9 @@ func (n *Node) Get(key string) *Node {
 	if n == nil || n.Kind != Map {
 		return nil
 	}
-	for i, k := range n.Keys {
-		if k.Value == key {
-			return n.Vals[i]
+	for i := 0; i+1 < len(n.kids); i += 2 {
+		if n.kids[i].Value == key {
+			return n.kids[i+1]
 		}
 	}
 	return nil
@@ -79,7 +113,7 @@ func (n *Node) KeyNode(key string) *Node {
 	if n == nil || n.Kind != Map {
 		return nil
 	}
-	for _, k := range n.Keys {
+	for k := range n.Entries() {
 		if k.Value == key {
 			return k
 		}
@@ -110,7 +144,7 @@ func (n *Node) Strings() []string {
 		return []string{n.Value}
 	}
 	var out []string
-	for _, it := range n.Items {
+	for _, it := range n.Items() {
 		if it.Kind == Scalar && it.Tag != "!!null" {
 			out = append(out, it.Value)
 		}
@@ -126,14 +160,14 @@ func (n *Node) Any() any {
 	}
 	switch n.Kind {
 	case Map:
-		m := make(map[string]any, len(n.Keys))
-		for i, k := range n.Keys {
-			m[k.Value] = n.Vals[i].Any()
+		m := make(map[string]any, n.Len())
+		for k, v := range n.Entries() {
+			m[k.Value] = v.Any()
 		}
 		return m
 	case Seq:
-		l := make([]any, len(n.Items))
-		for i, it := range n.Items {
+		l := make([]any, len(n.kids))
+		for i, it := range n.kids {
 			l[i] = it.Any()
 		}
 		return l
@@ -419,7 +453,7 @@ func (c *converter) convert(n *yaml.Node) *Node {
 	case yaml.SequenceNode:
 		out := &Node{Kind: Seq, Tag: "!!seq", Line: n.Line, Col: n.Column}
 		for _, it := range n.Content {
-			out.Items = append(out.Items, c.convert(it))
+			out.kids = append(out.kids, c.convert(it))
 		}
 		return out
 	case yaml.MappingNode:
@@ -442,8 +476,7 @@ func (c *converter) convert(n *yaml.Node) *Node {
 				continue
 			}
 			seen[k.Value] = k
-			out.Keys = append(out.Keys, k)
-			out.Vals = append(out.Vals, c.convert(vn))
+			out.kids = append(out.kids, k, c.convert(vn))
 		}
 		return out
 	}
@@ -458,20 +491,19 @@ func (c *converter) merge(out *Node, v *yaml.Node, seen map[string]*Node) {
 	case Map:
 		maps = []*Node{src}
 	case Seq:
-		maps = src.Items
+		maps = src.kids
 	}
 	for _, m := range maps {
 		if m.Kind != Map {
 			c.diags = append(c.diags, diag.Diagnostic{File: c.file, Line: m.Line, Col: m.Col, Severity: diag.Error, Code: "bad-merge", Message: "merge key (<<) needs a map or a list of maps"})
 			continue
 		}
-		for i, k := range m.Keys {
+		for k, v := range m.Entries() {
 			if _, ok := seen[k.Value]; ok {
 				continue
 			}
 			seen[k.Value] = k
-			out.Keys = append(out.Keys, k)
-			out.Vals = append(out.Vals, m.Vals[i])
+			out.kids = append(out.kids, k, v)
 		}
 	}
 }

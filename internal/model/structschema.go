@@ -316,10 +316,10 @@ func (s *structSchema) checkAt(n *Node, at *docPath, errs []shapeError) []shapeE
 			errs = append(errs, shapeError{n, at.String(), "missing required key " + quoteAll(missing)})
 		}
 		if s.props != nil {
-			for i, k := range n.Keys {
+			for k, v := range n.Entries() {
 				if p := s.props[k.Value]; p != nil {
 					at.push(pathStep{key: k.Value, index: -1})
-					errs = p.checkAt(n.Vals[i], at, errs)
+					errs = p.checkAt(v, at, errs)
 					at.pop()
 					if at.quiet && len(errs) > 0 {
 						return errs
@@ -329,7 +329,7 @@ func (s *structSchema) checkAt(n *Node, at *docPath, errs []shapeError) []shapeE
 		}
 	case Seq:
 		if s.items != nil {
-			for i, it := range n.Items {
+			for i, it := range n.Items() {
 				at.push(pathStep{index: i})
 				errs = s.items.checkAt(it, at, errs)
 				at.pop()

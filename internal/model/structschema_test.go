@@ -125,7 +125,7 @@ var replacements = []*Node{
 	{Kind: Scalar, Tag: "!!float", Value: "2.5"},
 	{Kind: Scalar, Tag: "!!bool", Value: "true"},
 	{Kind: Scalar, Tag: "!!null", Value: "null"},
-	{Kind: Seq, Items: []*Node{{Kind: Scalar, Tag: "!!int", Value: "7"}}},
+	{Kind: Seq, kids: []*Node{{Kind: Scalar, Tag: "!!int", Value: "7"}}},
 	{Kind: Map},
 }
 
@@ -159,13 +159,14 @@ func TestStructSchemaAgreesWithJSONSchema(t *testing.T) {
 		var slots []**Node
 		var collect func(n *Node)
 		collect = func(n *Node) {
-			for i := range n.Vals {
-				slots = append(slots, &n.Vals[i])
-				collect(n.Vals[i])
+			// Values of maps (odd kids) and items of lists.
+			first, step := 0, 1
+			if n.Kind == Map {
+				first, step = 1, 2
 			}
-			for i := range n.Items {
-				slots = append(slots, &n.Items[i])
-				collect(n.Items[i])
+			for i := first; i < len(n.kids); i += step {
+				slots = append(slots, &n.kids[i])
+				collect(n.kids[i])
 			}
 		}
 		collect(root)
@@ -187,15 +188,14 @@ func TestStructSchemaAgreesWithJSONSchema(t *testing.T) {
 			*slot = orig
 		}
 		for _, n := range mapsOf(root) {
-			for i := range n.Keys {
-				keys, vals := n.Keys, n.Vals
-				n.Keys = slices.Delete(slices.Clone(keys), i, i+1)
-				n.Vals = slices.Delete(slices.Clone(vals), i, i+1)
+			for i := 0; i < len(n.kids); i += 2 {
+				kids, key := n.kids, n.kids[i]
+				n.kids = slices.Delete(slices.Clone(kids), i, i+2)
 				want, got := referencePaths(ref, root), ourPaths(t, root)
 				if !slices.Equal(want, got) {
-					t.Errorf("%s: without %q at %d:%d: reference %v, ours %v", f, keys[i].Value, keys[i].Line, keys[i].Col, want, got)
+					t.Errorf("%s: without %q at %d:%d: reference %v, ours %v", f, key.Value, key.Line, key.Col, want, got)
 				}
-				n.Keys, n.Vals = keys, vals
+				n.kids = kids
 				cases++
 			}
 		}
@@ -238,11 +238,10 @@ func mapsOf(n *Node) []*Node {
 	if n.Kind == Map {
 		out = append(out, n)
 	}
-	for _, v := range n.Vals {
-		out = append(out, mapsOf(v)...)
-	}
-	for _, it := range n.Items {
-		out = append(out, mapsOf(it)...)
+	for i, k := range n.kids {
+		if n.Kind != Map || i%2 == 1 {
+			out = append(out, mapsOf(k)...)
+		}
 	}
 	return out
 }

@@ -20,21 +20,21 @@ func (c *checker) todos(root *Node) {
 		}
 		switch n.Kind {
 		case Map:
-			for i, k := range n.Keys {
+			for k, v := range n.Entries() {
 				if k.Value == todoKey {
 					at.push(pathStep{key: k.Value, index: -1})
-					c.todoEntries(n.Vals[i], at.String())
+					c.todoEntries(v, at.String())
 					at.pop()
 					continue
 				}
-				if v := n.Vals[i]; v.Kind != Scalar {
+				if v.Kind != Scalar {
 					at.push(pathStep{key: k.Value, index: -1})
 					walk(v, depth+1)
 					at.pop()
 				}
 			}
 		case Seq:
-			for i, it := range n.Items {
+			for i, it := range n.Items() {
 				if it.Kind != Scalar {
 					at.push(pathStep{index: i})
 					walk(it, depth+1)
@@ -49,7 +49,7 @@ func (c *checker) todos(root *Node) {
 func (c *checker) todoEntries(v *Node, path string) {
 	entries := []*Node{v}
 	if v.Kind == Seq {
-		entries = v.Items
+		entries = v.Items()
 	}
 	for i, e := range entries {
 		p := path

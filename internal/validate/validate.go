@@ -104,7 +104,7 @@ func (c *checker) list(n *model.Node, path string, fn func(id string, n *model.N
 		return n.Strings()
 	}
 	var out []string
-	for j, it := range n.Items {
+	for j, it := range n.Items() {
 		if it.Kind != model.Scalar || it.Value == "" {
 			continue
 		}

@@ -110,9 +110,9 @@ func (im *importer) project(p *interop.Node) {
 	s.Ext.Add("x-otm-owner-contact", p.Str("ownerContact"))
 	if a := p.Get("attributes"); a.Is(interop.Map) {
 		rest := interop.Fields{}
-		for i, k := range a.Keys {
+		for k, v := range a.Entries() {
 			if k.Value != attrSystem && k.Value != attrDecisions {
-				rest.Add(k.Value, a.Vals[i].Plain())
+				rest.Add(k.Value, v.Plain())
 			}
 		}
 		if len(rest) > 0 {
@@ -283,8 +283,8 @@ func (im *importer) components(n *interop.Node) {
 		comp.Owner = attr(c, attrOwner).Text()
 		comp.Tags = append(comp.Tags, c.Get("tags").Strings()...)
 		if p := attr(c, attrProps); p.Is(interop.Map) {
-			for i, k := range p.Keys {
-				if !setProp(&comp.Props, kind, k.Value, p.Vals[i]) {
+			for k, v := range p.Entries() {
+				if !setProp(&comp.Props, kind, k.Value, v) {
 					im.notes.Warn(k, "import-skipped", "component %q: prop %s is not valid for kind %s; dropped", oid, k.Value, kind)
 				}
 			}
@@ -301,9 +301,9 @@ func (im *importer) components(n *interop.Node) {
 		}
 		if a := c.Get("attributes"); a.Is(interop.Map) {
 			rest := interop.Fields{}
-			for i, k := range a.Keys {
+			for k, v := range a.Entries() {
 				if !strings.HasPrefix(k.Value, "mlthreat-") {
-					rest.Add(k.Value, a.Vals[i].Plain())
+					rest.Add(k.Value, v.Plain())
 				}
 			}
 			if len(rest) > 0 {

@@ -87,9 +87,9 @@ func Import(file string, src []byte, lim interop.Limits) (*interop.Model, diag.L
 		im.notes.Warn(rt, "import-risk-tracking", "risk_tracking: %d decisions name Threagile's own risk ids, which mlthreat's threats do not share; kept in x-threagile", rt.Len())
 	}
 	extra := interop.Fields{}
-	for i, k := range root.Keys {
+	for k, v := range root.Entries() {
 		if !mappedTop[k.Value] && k.Value != "threagile_version" && k.Value != "date" {
-			extra.Add(k.Value, root.Vals[i].Plain())
+			extra.Add(k.Value, v.Plain())
 			if k.Value != "risk_tracking" {
 				im.notes.Unmapped("top level", k.Value, k)
 			}
@@ -133,8 +133,7 @@ func (im *importer) dataAssets(n *interop.Node) {
 	if n == nil {
 		return
 	}
-	for i, k := range n.Keys {
-		a := n.Vals[i]
+	for k, a := range n.Entries() {
 		if !a.Is(interop.Map) {
 			im.notes.Warn(a, "import-skipped", "data asset %q is not a map; skipped", k.Value)
 			continue
@@ -163,7 +162,7 @@ func (im *importer) dataAssets(n *interop.Node) {
 			d.Name = ""
 		}
 		x := interop.Fields{}
-		for j, key := range a.Keys {
+		for key, v := range a.Entries() {
 			switch key.Value {
 			case "id", "description":
 			case "confidentiality":
@@ -171,7 +170,7 @@ func (im *importer) dataAssets(n *interop.Node) {
 					x.Add(key.Value, conf)
 				}
 			default:
-				x.Carry(key.Value, a.Vals[j].Plain())
+				x.Carry(key.Value, v.Plain())
 				im.notes.Unmapped("data_assets", key.Value, key)
 			}
 		}
@@ -185,8 +184,7 @@ func (im *importer) technicalAssets(n *interop.Node) {
 		im.notes.Warn(nil, "import-empty", "the model has no technical_assets; the system has no components")
 		return
 	}
-	for i, k := range n.Keys {
-		a := n.Vals[i]
+	for k, a := range n.Entries() {
 		if !a.Is(interop.Map) {
 			im.notes.Warn(a, "import-skipped", "technical asset %q is not a map; skipped", k.Value)
 			continue
@@ -219,13 +217,13 @@ func (im *importer) technicalAssets(n *interop.Node) {
 		if c.Name == c.ID {
 			c.Name = ""
 		}
-		x := make(interop.Fields, 0, len(a.Keys))
-		for j, key := range a.Keys {
+		x := make(interop.Fields, 0, a.Len())
+		for key, v := range a.Entries() {
 			switch key.Value {
 			case "id", "description", "owner", "internet", "tags", "communication_links", "data_assets_processed":
 			default:
-				if !implied(key.Value, a.Vals[j]) {
-					x.Carry(key.Value, a.Vals[j].Plain())
+				if !implied(key.Value, v) {
+					x.Carry(key.Value, v.Plain())
 				}
 				if !mappedAsset[key.Value] {
 					im.notes.Unmapped("technical_assets", key.Value, key)
@@ -245,8 +243,7 @@ func (im *importer) zones(n *interop.Node) {
 	}
 	var bs []boundary
 	byTID := map[string]*interop.Zone{}
-	for i, k := range n.KeysOrNil() {
-		b := n.Vals[i]
+	for k, b := range n.Entries() {
 		if !b.Is(interop.Map) {
 			im.notes.Warn(b, "import-skipped", "trust boundary %q is not a map; skipped", k.Value)
 			continue
@@ -332,7 +329,7 @@ func (im *importer) zones(n *interop.Node) {
 
 func (im *importer) links(n *interop.Node) {
 	total := 0
-	for _, a := range n.ValsOrNil() {
+	for _, a := range n.Entries() {
 		if !a.Is(interop.Map) {
 			continue
 		}
@@ -342,8 +339,7 @@ func (im *importer) links(n *interop.Node) {
 			continue
 		}
 		links := a.Get("communication_links")
-		for j, lk := range links.KeysOrNil() {
-			l := links.Vals[j]
+		for lk, l := range links.Entries() {
 			if total++; total > 4*im.lim.MaxElements {
 				im.notes.Error(lk, "too-many", "more than %d communication links", 4*im.lim.MaxElements)
 				return
@@ -387,13 +383,13 @@ func (im *importer) links(n *interop.Node) {
 			if lk.Value != f.ID {
 				f.Ext.Add("x-threagile-link", lk.Value)
 			}
-			x := make(interop.Fields, 0, len(l.Keys))
-			for k, key := range l.Keys {
+			x := make(interop.Fields, 0, l.Len())
+			for key, v := range l.Entries() {
 				switch key.Value {
 				case "target", "description", "protocol", "data_assets_sent":
 				default:
-					if !implied(key.Value, l.Vals[k]) {
-						x.Carry(key.Value, l.Vals[k].Plain())
+					if !implied(key.Value, v) {
+						x.Carry(key.Value, v.Plain())
 					}
 					if key.Value != "data_assets_received" && key.Value != "authentication" {
 						im.notes.Unmapped("communication_links", key.Value, key)
@@ -532,8 +528,7 @@ var reTags = regexp.MustCompile(`<[^>]*>`)
 
 // risks turns individual risk categories into recorded threats.
 func (im *importer) risks(n *interop.Node) {
-	for i, k := range n.KeysOrNil() {
-		cat := n.Vals[i]
+	for k, cat := range n.Entries() {
 		if !cat.Is(interop.Map) {
 			continue
 		}
@@ -543,8 +538,7 @@ func (im *importer) risks(n *interop.Node) {
 		}
 		stride := strideLetters[cat.Str("stride")]
 		risks := cat.Get("risks_identified")
-		for j, rk := range risks.KeysOrNil() {
-			r := risks.Vals[j]
+		for rk, r := range risks.Entries() {
 			if !r.Is(interop.Map) {
 				continue
 			}

@@ -268,8 +268,8 @@ func (im *importer) elements(cells []*cell) {
 		}
 		comp.Owner = ml.Str("owner")
 		if p := ml.Get("props"); p.Is(interop.Map) {
-			for i, k := range p.Keys {
-				setProp(&comp.Props, kind, k.Value, p.Vals[i])
+			for k, v := range p.Entries() {
+				setProp(&comp.Props, kind, k.Value, v)
 			}
 		}
 		im.flags(comp, c)
@@ -341,8 +341,7 @@ func (im *importer) kindOf(c *cell) (string, bool) {
 func (im *importer) flags(comp *interop.Component, c *cell) {
 	x := interop.Fields{}
 	var stores []string
-	for i, k := range c.data.KeysOrNil() {
-		v := c.data.Vals[i]
+	for k, v := range c.data.Entries() {
 		b, isBool := c.data.Bool(k.Value)
 		switch k.Value {
 		case "isALog":
