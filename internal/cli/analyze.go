@@ -31,6 +31,7 @@ import (
 	"github.com/mlthreat/mlthreat/internal/report/tmplreport"
 	"github.com/mlthreat/mlthreat/internal/report/xlsxreport"
 	"github.com/mlthreat/mlthreat/internal/rules"
+	"github.com/mlthreat/mlthreat/internal/startup"
 	"github.com/mlthreat/mlthreat/internal/validate"
 )
 
@@ -96,6 +97,13 @@ func (a *app) analyze(file string, f *analyzeFlags) error {
 			return exitWith(ExitUsage, "--from: %v", err)
 		}
 	}
+	// Most of what a large model's reading and analysis allocate stays
+	// live until the report: collect only after the analysis.
+	built := func() {}
+	if fi, err := os.Stat(file); err == nil {
+		built = startup.Building(fi.Size())
+	}
+	defer built()
 	// Start the work that needs no catalogue while it decodes: the schema,
 	// the rule packs' YAML, and reading and checking the model itself.
 	go model.WarmUp()
@@ -194,6 +202,8 @@ func (a *app) analyze(file string, f *analyzeFlags) error {
 	if f.explain != "" {
 		return a.explain(rep, f.explain)
 	}
+	built()
+	built = func() {}
 	filter(rep, f.minSeverity, tactic)
 	var w report.Writer
 	switch f.format {

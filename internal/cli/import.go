@@ -13,6 +13,7 @@ import (
 	"github.com/mlthreat/mlthreat/internal/interop/threagile"
 	"github.com/mlthreat/mlthreat/internal/interop/threatdragon"
 	"github.com/mlthreat/mlthreat/internal/model"
+	"github.com/mlthreat/mlthreat/internal/startup"
 	"github.com/mlthreat/mlthreat/internal/validate"
 )
 
@@ -59,6 +60,9 @@ func (a *app) importFile(format, file, out string) error {
 	name := out
 	if name == "" || name == "-" {
 		name = "<stdout>"
+	}
+	if fi, err := os.Stat(file); err == nil {
+		defer startup.Building(fi.Size())()
 	}
 	im, err := importModel(format, file, name)
 	for _, d := range im.ds {
@@ -128,6 +132,7 @@ func importModel(format, file, name string) (*imported, error) {
 	if im.y, err = m.YAML(); err != nil {
 		return im, exitWith(ExitUsage, "internal error: writing the model: %v", err)
 	}
+	startup.Collect(int64(len(src))) // the foreign file's tree is garbage now
 	// The real validator checks what was written: an import never emits a
 	// model mlthreat would refuse.
 	if int64(len(im.y)) > model.DefaultLimits.MaxBytes {
