@@ -12,27 +12,8 @@ import (
 	"github.com/mlthreat/mlthreat/internal/evidence"
 	"github.com/mlthreat/mlthreat/internal/report/jsonreport"
 	"github.com/mlthreat/mlthreat/internal/rules"
+	"github.com/mlthreat/mlthreat/internal/sharedtest"
 )
-
-const chatbot = `mlthreat: 1
-system: {id: chatbot, name: Chatbot, criticality: medium}
-zones:
-  - {id: internet, trust: untrusted}
-  - {id: prod, trust: internal}
-components:
-  - {id: visitor, kind: actor, zone: internet}
-  - {id: bot, kind: llm, zone: prod, exposure: internet, props: {provider: openai, origin: vendor-api, output_handling: rendered-html, safety_tuned: false, max_tokens_limit: true, data_retention: provider-30d}}
-flows:
-  - {id: f1, from: visitor, to: bot, protocol: https}
-controls:
-  - {id: prompt-guard, mitigates: [MLT-C-PROMPT-GUARD], applies_to: [bot], status: implemented}
-`
-
-func record(attack, target, date string, attempts, successes int, techs ...string) evidence.Record {
-	r := evidence.Record{Tool: "garak", Run: "run-" + date, Attack: attack, Target: target, Date: date, Attempts: attempts, Successes: successes, Techniques: techs}
-	r.ID = evidence.NewID(r.Tool, r.Run, r.Attack, r.Detector, r.Strategy, r.Subject, r.Target)
-	return r
-}
 
 func analyzeWith(t *testing.T, src string, opt analysis.Options) *analysis.Report {
 	t.Helper()
@@ -62,9 +43,9 @@ func threatOn(t *testing.T, r *analysis.Report, technique string) *analysis.Thre
 }
 
 func TestEvidenceConfirms(t *testing.T) {
-	before := threatOn(t, analyzeText(t, chatbot), "AML.T0051.000")
-	ev := record("promptinject.HijackHateHumans", "bot", "2026-11-02", 1200, 408, "AML.T0051.000")
-	r := analyzeWith(t, chatbot, analysis.Options{Evidence: []evidence.Record{ev}})
+	before := threatOn(t, analyzeText(t, sharedtest.Chatbot), "AML.T0051.000")
+	ev := sharedtest.GarakRecord("promptinject.HijackHateHumans", "bot", "2026-11-02", 1200, 408, "AML.T0051.000")
+	r := analyzeWith(t, sharedtest.Chatbot, analysis.Options{Evidence: []evidence.Record{ev}})
 	th := threatOn(t, r, "AML.T0051.000")
 	if !th.Confirmed || len(th.Evidence) != 1 || th.Evidence[0].Outcome != analysis.Confirmed {
 		t.Fatalf("not confirmed: %+v", th.Evidence)
@@ -87,12 +68,12 @@ func TestEvidenceConfirms(t *testing.T) {
 
 // A low inherent likelihood is raised to 4, with the raise in the factor.
 func TestEvidenceRaisesLikelihood(t *testing.T) {
-	src := strings.Replace(chatbot, "exposure: internet", "exposure: partner", 1)
+	src := strings.Replace(sharedtest.Chatbot, "exposure: internet", "exposure: partner", 1)
 	base := threatOn(t, analyzeText(t, src), "AML.T0056")
 	if base.Likelihood.Score >= 4 {
 		t.Fatalf("fixture: likelihood %d, want it below 4", base.Likelihood.Score)
 	}
-	ev := record("sysprompt_extraction.SystemPromptExtraction", "bot", "2026-11-02", 10, 5, "AML.T0056")
+	ev := sharedtest.GarakRecord("sysprompt_extraction.SystemPromptExtraction", "bot", "2026-11-02", 10, 5, "AML.T0056")
 	th := threatOn(t, analyzeWith(t, src, analysis.Options{Evidence: []evidence.Record{ev}}), "AML.T0056")
 	want := fmt.Sprintf("(+%d)", 4-base.Likelihood.Score)
 	if th.Likelihood.Score != 4 || !strings.HasSuffix(th.Likelihood.Factors[len(th.Likelihood.Factors)-1], want) || th.Risk != 4*th.Impact.Score || th.Severity != analysis.Severity(th.Risk) {
@@ -101,8 +82,8 @@ func TestEvidenceRaisesLikelihood(t *testing.T) {
 }
 
 func TestEvidenceHeldVerifies(t *testing.T) {
-	held := record("promptinject.HijackHateHumans", "bot", "2026-11-02", 1200, 12, "AML.T0051")
-	r := analyzeWith(t, chatbot, analysis.Options{Evidence: []evidence.Record{held}})
+	held := sharedtest.GarakRecord("promptinject.HijackHateHumans", "bot", "2026-11-02", 1200, 12, "AML.T0051")
+	r := analyzeWith(t, sharedtest.Chatbot, analysis.Options{Evidence: []evidence.Record{held}})
 	th := threatOn(t, r, "AML.T0051.000")
 	if th.Confirmed || th.Evidence[0].Outcome != analysis.Held {
 		t.Fatalf("%+v", th.Evidence)
@@ -110,7 +91,7 @@ func TestEvidenceHeldVerifies(t *testing.T) {
 	if len(r.Verified) != 1 || r.Verified[0].Control != "prompt-guard" || r.Verified[0].Evidence[0] != held.ID {
 		t.Errorf("verified: %+v", r.Verified)
 	}
-	before := threatOn(t, analyzeText(t, chatbot), "AML.T0051.000")
+	before := threatOn(t, analyzeText(t, sharedtest.Chatbot), "AML.T0051.000")
 	if th.Residual.Score != before.Residual.Score {
 		t.Error("a pass must not change the scores")
 	}
@@ -119,22 +100,22 @@ func TestEvidenceHeldVerifies(t *testing.T) {
 		rec  evidence.Record
 		want string
 	}{
-		{record("promptinject.HijackHateHumans", "bot", "2026-11-02", 99, 0, "AML.T0051"), "fewer than the 100"},
-		{record("promptinject.HijackHateHumans", "bot", "2026-01-02", 5000, 0, "AML.T0051"), "older than 90 days"},
+		{sharedtest.GarakRecord("promptinject.HijackHateHumans", "bot", "2026-11-02", 99, 0, "AML.T0051"), "fewer than the 100"},
+		{sharedtest.GarakRecord("promptinject.HijackHateHumans", "bot", "2026-01-02", 5000, 0, "AML.T0051"), "older than 90 days"},
 	} {
-		r := analyzeWith(t, chatbot, analysis.Options{Evidence: []evidence.Record{c.rec}})
+		r := analyzeWith(t, sharedtest.Chatbot, analysis.Options{Evidence: []evidence.Record{c.rec}})
 		th := threatOn(t, r, "AML.T0051.000")
 		if th.Evidence[0].Outcome != analysis.Inconclusive || !strings.Contains(th.Evidence[0].Reason, c.want) || len(r.Verified) != 0 {
 			t.Errorf("%+v verified %v", th.Evidence[0], r.Verified)
 		}
 	}
 	// The settings change the verdicts.
-	r = analyzeWith(t, chatbot, analysis.Options{Evidence: []evidence.Record{held}, ConfirmRate: 0.005})
+	r = analyzeWith(t, sharedtest.Chatbot, analysis.Options{Evidence: []evidence.Record{held}, ConfirmRate: 0.005})
 	if !threatOn(t, r, "AML.T0051.000").Confirmed {
 		t.Error("ConfirmRate not applied")
 	}
-	old := record("promptinject.HijackHateHumans", "bot", "2026-01-02", 5000, 0, "AML.T0051")
-	r = analyzeWith(t, chatbot, analysis.Options{Evidence: []evidence.Record{old}, MaxEvidenceAge: 400, VerifyAttempts: 5000})
+	old := sharedtest.GarakRecord("promptinject.HijackHateHumans", "bot", "2026-01-02", 5000, 0, "AML.T0051")
+	r = analyzeWith(t, sharedtest.Chatbot, analysis.Options{Evidence: []evidence.Record{old}, MaxEvidenceAge: 400, VerifyAttempts: 5000})
 	if threatOn(t, r, "AML.T0051.000").Evidence[0].Outcome != analysis.Held {
 		t.Error("MaxEvidenceAge and VerifyAttempts not applied")
 	}
@@ -144,18 +125,18 @@ func TestEvidenceHeldVerifies(t *testing.T) {
 // a parent or a sub-technique, but not a sibling.
 func TestEvidenceMatching(t *testing.T) {
 	evs := []evidence.Record{
-		record("a", "visitor", "2026-11-02", 100, 50, "AML.T0051.000"),
-		record("b", "bot", "2026-11-02", 100, 50, "AML.T0051.001"),
-		record("c", "bot", "2026-11-02", 100, 50, "AML.T0024.000"),
+		sharedtest.GarakRecord("a", "visitor", "2026-11-02", 100, 50, "AML.T0051.000"),
+		sharedtest.GarakRecord("b", "bot", "2026-11-02", 100, 50, "AML.T0051.001"),
+		sharedtest.GarakRecord("c", "bot", "2026-11-02", 100, 50, "AML.T0024.000"),
 	}
-	r := analyzeWith(t, chatbot, analysis.Options{Evidence: evs})
+	r := analyzeWith(t, sharedtest.Chatbot, analysis.Options{Evidence: evs})
 	if th := threatOn(t, r, "AML.T0051.000"); len(th.Evidence) != 0 {
 		t.Errorf("direct injection got %+v", th.Evidence)
 	}
 	if len(r.Unmatched) != 3 {
 		t.Errorf("unmatched: %d", len(r.Unmatched))
 	}
-	r = analyzeWith(t, chatbot, analysis.Options{Evidence: []evidence.Record{record("d", "bot", "2026-11-02", 100, 50, "AML.T0051")}})
+	r = analyzeWith(t, sharedtest.Chatbot, analysis.Options{Evidence: []evidence.Record{sharedtest.GarakRecord("d", "bot", "2026-11-02", 100, 50, "AML.T0051")}})
 	if th := threatOn(t, r, "AML.T0051.000"); !th.Confirmed {
 		t.Error("a parent technique's evidence bears on its sub-technique")
 	}
@@ -163,9 +144,9 @@ func TestEvidenceMatching(t *testing.T) {
 
 // A later run of the same attack supersedes an earlier one.
 func TestEvidenceSuperseded(t *testing.T) {
-	old := record("promptinject.HijackHateHumans", "bot", "2026-10-01", 1200, 408, "AML.T0051.000")
-	fixed := record("promptinject.HijackHateHumans", "bot", "2026-11-20", 1200, 3, "AML.T0051.000")
-	r := analyzeWith(t, chatbot, analysis.Options{Evidence: []evidence.Record{old, fixed}})
+	old := sharedtest.GarakRecord("promptinject.HijackHateHumans", "bot", "2026-10-01", 1200, 408, "AML.T0051.000")
+	fixed := sharedtest.GarakRecord("promptinject.HijackHateHumans", "bot", "2026-11-20", 1200, 3, "AML.T0051.000")
+	r := analyzeWith(t, sharedtest.Chatbot, analysis.Options{Evidence: []evidence.Record{old, fixed}})
 	th := threatOn(t, r, "AML.T0051.000")
 	if th.Confirmed || len(th.Evidence) != 1 || th.Evidence[0].ID != fixed.ID {
 		t.Errorf("%+v", th.Evidence)
@@ -175,10 +156,10 @@ func TestEvidenceSuperseded(t *testing.T) {
 // A decision that the threat is mitigated or a false positive does not hold
 // against evidence that the attack works; an acceptance does.
 func TestEvidenceAndDecisions(t *testing.T) {
-	ev := record("promptinject.HijackHateHumans", "bot", "2026-11-02", 1200, 408, "AML.T0051.000")
-	id := threatOn(t, analyzeText(t, chatbot), "AML.T0051.000").ID
+	ev := sharedtest.GarakRecord("promptinject.HijackHateHumans", "bot", "2026-11-02", 1200, 408, "AML.T0051.000")
+	id := threatOn(t, analyzeText(t, sharedtest.Chatbot), "AML.T0051.000").ID
 	for status, open := range map[string]bool{"mitigated": true, "false-positive": true, "accepted": false} {
-		src := chatbot + "risk_tracking:\n  - {threat: " + id + ", status: " + status + ", justification: done, owner: ada, until: 2027-06-01}\n"
+		src := sharedtest.Chatbot + "risk_tracking:\n  - {threat: " + id + ", status: " + status + ", justification: done, owner: ada, until: 2027-06-01}\n"
 		r := analyzeWith(t, src, analysis.Options{Evidence: []evidence.Record{ev}})
 		th := threatOn(t, r, "AML.T0051.000")
 		if (th.Status == "open") != open {
@@ -194,18 +175,18 @@ func TestEvidenceAndDecisions(t *testing.T) {
 // when there is evidence.
 func TestEvidenceJSON(t *testing.T) {
 	var plain, with bytes.Buffer
-	jsonreport.Writer{Version: "t"}.Write(&plain, analyzeWith(t, chatbot, analysis.Options{}))
+	jsonreport.Writer{Version: "t"}.Write(&plain, analyzeWith(t, sharedtest.Chatbot, analysis.Options{}))
 	for _, key := range []string{`"evidence"`, `"confirmed"`, `"verified_controls"`, `"evidence_unmatched"`} {
 		if strings.Contains(plain.String(), key) {
 			t.Errorf("%s without evidence", key)
 		}
 	}
 	evs := []evidence.Record{
-		record("promptinject.HijackHateHumans", "bot", "2026-11-02", 1200, 408, "AML.T0051.000"),
-		record("dan.DanInTheWild", "bot", "2026-11-02", 300, 0, "AML.T0054"),
-		record("test.Test", "bot", "2026-11-02", 3, 0),
+		sharedtest.GarakRecord("promptinject.HijackHateHumans", "bot", "2026-11-02", 1200, 408, "AML.T0051.000"),
+		sharedtest.GarakRecord("dan.DanInTheWild", "bot", "2026-11-02", 300, 0, "AML.T0054"),
+		sharedtest.GarakRecord("test.Test", "bot", "2026-11-02", 3, 0),
 	}
-	jsonreport.Writer{Version: "t"}.Write(&with, analyzeWith(t, chatbot, analysis.Options{Evidence: evs}))
+	jsonreport.Writer{Version: "t"}.Write(&with, analyzeWith(t, sharedtest.Chatbot, analysis.Options{Evidence: evs}))
 	var doc jsonreport.Document
 	if err := json.Unmarshal(with.Bytes(), &doc); err != nil {
 		t.Fatal(err)

@@ -20,6 +20,7 @@ import (
 	"github.com/mlthreat/mlthreat/internal/evidence"
 	"github.com/mlthreat/mlthreat/internal/model"
 	"github.com/mlthreat/mlthreat/internal/rules"
+	"github.com/mlthreat/mlthreat/internal/sharedtest"
 	"github.com/mlthreat/mlthreat/internal/synth"
 	"github.com/mlthreat/mlthreat/internal/validate"
 )
@@ -130,23 +131,10 @@ func TestWriteMatchesOldExamples(t *testing.T) {
 	}
 }
 
-const chatbot = `mlthreat: 1
-system: {id: chatbot, name: Chatbot, criticality: medium}
-zones:
-  - {id: internet, trust: untrusted}
-  - {id: prod, trust: internal}
-components:
-  - {id: visitor, kind: actor, zone: internet}
-  - {id: bot, kind: llm, zone: prod, exposure: internet, props: {provider: openai, origin: vendor-api, output_handling: rendered-html, safety_tuned: false, max_tokens_limit: true, data_retention: provider-30d}}
-flows:
-  - {id: f1, from: visitor, to: bot, protocol: https}
-controls:
-  - {id: prompt-guard, mitigates: [MLT-C-PROMPT-GUARD], applies_to: [bot], status: implemented}
-`
-
+// record is a garak result, with the line it came from.
 func record(attack, target, date string, attempts, successes int, techs ...string) evidence.Record {
-	r := evidence.Record{Tool: "garak", Run: "run-" + date, Attack: attack, Target: target, Date: date, Attempts: attempts, Successes: successes, Techniques: techs, Source: "g.jsonl:3"}
-	r.ID = evidence.NewID(r.Tool, r.Run, r.Attack, r.Detector, r.Strategy, r.Subject, r.Target)
+	r := sharedtest.GarakRecord(attack, target, date, attempts, successes, techs...)
+	r.Source = "g.jsonl:3"
 	return r
 }
 
@@ -157,7 +145,7 @@ func TestWriteMatchesOldEvidence(t *testing.T) {
 		record("dan.DanInTheWild", "bot", "2026-11-02", 300, 0, "AML.T0054"),
 		record("test.Test", "bot", "2026-11-02", 3, 0),
 	}
-	r := analyzeText(t, "chatbot.yaml", []byte(chatbot), model.DefaultLimits, analysis.Options{Evidence: evs})
+	r := analyzeText(t, "chatbot.yaml", []byte(sharedtest.Chatbot), model.DefaultLimits, analysis.Options{Evidence: evs})
 	n := 0
 	for _, th := range r.Threats {
 		n += len(th.Evidence)
@@ -183,7 +171,7 @@ const odd = "<a href=\"x\">&amp;</a>\\ \b\f\n\r\t\x00\x1f\x7f é \u2028\u2029 \x
 // Fields as the analysis never fills them: empty, nil, odd text, every
 // optional part present.
 func TestWriteMatchesOldOddFields(t *testing.T) {
-	r := analyzeText(t, "chatbot.yaml", []byte(chatbot), model.DefaultLimits, analysis.Options{
+	r := analyzeText(t, "chatbot.yaml", []byte(sharedtest.Chatbot), model.DefaultLimits, analysis.Options{
 		Evidence: []evidence.Record{record("promptinject.HijackHateHumans", "bot", "2026-11-02", 1200, 408, "AML.T0051.000")},
 	})
 	r.System.Info.Name = odd
@@ -343,7 +331,7 @@ func FuzzScalars(f *testing.F) {
 func FuzzThreat(f *testing.F) {
 	f.Add(odd, "", "AML.M0015", 3, 1, true)
 	f.Add("", "x", "", 0, 0, false)
-	r := analyzeText(f, "chatbot.yaml", []byte(chatbot), model.DefaultLimits, analysis.Options{})
+	r := analyzeText(f, "chatbot.yaml", []byte(sharedtest.Chatbot), model.DefaultLimits, analysis.Options{})
 	base := *r.Threats[0]
 	f.Fuzz(func(t *testing.T, a, b, c string, attempts, successes int, flag bool) {
 		th := base
