@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/mlthreat/mlthreat/internal/model/yamlfast"
 	"io"
 	"iter"
 	"math"
@@ -52,16 +53,10 @@ type Node struct {
 
 // Entries yields a map's keys and values in order; nothing for anything else.
 func (n *Node) Entries() iter.Seq2[*Node, *Node] {
-	return func(yield func(*Node, *Node) bool) {
-		if n == nil || n.Kind != Map {
-			return
-		}
-		for i := 0; i+1 < len(n.kids); i += 2 {
-			if !yield(n.kids[i], n.kids[i+1]) {
-				return
-			}
-		}
+	if n == nil || n.Kind != Map {
+		return yamlfast.Pairs[Node](nil)
 	}
+	return yamlfast.Pairs(n.kids)
 }
 
 // Items returns a list's items; nil for anything else.
