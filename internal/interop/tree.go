@@ -7,10 +7,11 @@
 package interop
 
 import (
-	"github.com/mlthreat/mlthreat/internal/model/yamlfast"
 	"iter"
 	"strconv"
 	"strings"
+
+	"github.com/mlthreat/mlthreat/internal/model/yamlfast"
 )
 
 // Kind of a tree node.

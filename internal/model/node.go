@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/mlthreat/mlthreat/internal/model/yamlfast"
 	"io"
 	"iter"
 	"math"
@@ -18,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/mlthreat/mlthreat/internal/diag"
+	"github.com/mlthreat/mlthreat/internal/model/yamlfast"
 )
 
 // Limits bound what the loader accepts, so hostile files fail fast with a
