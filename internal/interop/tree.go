@@ -10,8 +10,6 @@ import (
 	"iter"
 	"strconv"
 	"strings"
-
-	"github.com/mlthreat/mlthreat/internal/model/yamlfast"
 )
 
 // Kind of a tree node.
@@ -36,11 +34,19 @@ type Node struct {
 }
 
 // Entries yields a map's keys and values in order; nothing for anything else.
+// (Written out here: a shared generic helper made the closure escape, an
+// allocation per call.)
 func (n *Node) Entries() iter.Seq2[*Node, *Node] {
-	if n == nil || n.Kind != Map {
-		return yamlfast.Pairs[Node](nil)
+	return func(yield func(*Node, *Node) bool) {
+		if n == nil || n.Kind != Map {
+			return
+		}
+		for i := 0; i+1 < len(n.kids); i += 2 {
+			if !yield(n.kids[i], n.kids[i+1]) {
+				return
+			}
+		}
 	}
-	return yamlfast.Pairs(n.kids)
 }
 
 // Items returns a list's items; nil for anything else.

@@ -1,9 +1,6 @@
 package yamlfast
 
-import (
-	"iter"
-	"unsafe"
-)
+import "unsafe"
 
 // Blocks hands out memory in blocks to a tree builder, which takes its
 // nodes from them instead of allocating each one. For a large document it
@@ -57,17 +54,5 @@ func (b *Blocks[T]) Close() {
 	if b.done != nil && !b.closed {
 		b.closed = true
 		close(b.done)
-	}
-}
-
-// Pairs yields the children of a map node, kept as keys and values
-// alternating, two by two.
-func Pairs[N any](kids []*N) iter.Seq2[*N, *N] {
-	return func(yield func(*N, *N) bool) {
-		for i := 0; i+1 < len(kids); i += 2 {
-			if !yield(kids[i], kids[i+1]) {
-				return
-			}
-		}
 	}
 }
