@@ -62,7 +62,7 @@ func readBody(r io.Reader, length, limit int64) ([]byte, error) {
 // analysis, gap and gate on the way, as decodeAnalysis, decodeGap and
 // decodeGate would from the raw members.
 func fastPushRequest(data []byte, req *api.PushRequest, parts *pushParts) bool {
-	c := &jcur{b: data}
+	c := newCur(data)
 	var seen uint32
 	c.obj(func(key []byte) {
 		switch {
@@ -124,22 +124,6 @@ func fastPushRequest(data []byte, req *api.PushRequest, parts *pushParts) bool {
 	return c.end()
 }
 
-// part returns the raw bytes of a member's value. With read, it first
-// decodes the value with read, on a copy of the cursor; when that gives up,
-// the value is only validated (and decoded later from the raw bytes).
-func (c *jcur) part(read bool, decode func(c *jcur)) []byte {
-	c.ws()
-	if read {
-		sub := *c
-		if decode(&sub); !sub.bad {
-			raw := c.b[c.i:sub.i:sub.i]
-			*c = sub
-			return raw
-		}
-	}
-	return c.raw()
-}
-
 // decodeAnalysis decodes the parts of the analysis the server reads.
 func decodeAnalysis(raw json.RawMessage, doc *analysisDoc) error {
 	if fastAnalysis(raw, doc) {
@@ -150,7 +134,7 @@ func decodeAnalysis(raw json.RawMessage, doc *analysisDoc) error {
 }
 
 func fastAnalysis(raw []byte, doc *analysisDoc) bool {
-	c := &jcur{b: raw}
+	c := newCur(raw)
 	c.analysis(doc)
 	return c.end()
 }
@@ -367,34 +351,21 @@ func decodeGap(raw json.RawMessage, doc *gapDoc) error {
 // fastGap follows decodeLeading: top-level keys match exactly, the first
 // of each wins, and reading stops once both are found.
 func fastGap(raw []byte, doc *gapDoc) bool {
-	c := &jcur{b: raw}
+	c := newCur(raw)
 	c.gap(doc, false)
 	return !c.bad
 }
 
 // gap reads the gap document as decodeLeading does; with whole, it then
-// validates the rest of the object and moves past it.
+// validates the rest of the object and reads past it.
 func (c *jcur) gap(doc *gapDoc, whole bool) {
 	if !c.eat('{') {
 		c.fail()
 		return
 	}
 	var sys, fns bool
-	for first := true; ; first = false {
-		if c.eat('}') {
-			return // the end: both may be missing
-		}
-		if !first && !c.eat(',') {
-			c.fail()
-			return
-		}
-		c.ws()
-		start := c.i + 1
-		if !c.skipString() {
-			return
-		}
-		key := c.b[start : c.i-1]
-		if bytes.IndexByte(key, '\\') >= 0 || !c.eat(':') {
+	for key := c.name(); key != nil; key = c.name() {
+		if bytes.IndexByte(key, '\\') >= 0 {
 			c.fail()
 			return
 		}
@@ -413,6 +384,9 @@ func (c *jcur) gap(doc *gapDoc, whole bool) {
 		if c.bad || sys && fns && !whole {
 			return
 		}
+	}
+	if !c.eat('}') { // the end: both may be missing
+		c.fail()
 	}
 }
 
@@ -470,7 +444,7 @@ func decodeGate(raw json.RawMessage, doc *gateDoc) error {
 }
 
 func fastGate(raw []byte, doc *gateDoc) bool {
-	c := &jcur{b: raw}
+	c := newCur(raw)
 	c.gate(doc)
 	return c.end()
 }
