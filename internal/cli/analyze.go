@@ -103,7 +103,7 @@ func (a *app) analyze(file string, f *analyzeFlags) error {
 	if fi, err := os.Stat(file); err == nil {
 		built = startup.Building(fi.Size())
 	}
-	defer built()
+	defer func() { built() }()
 	// Start the work that needs no catalogue while it decodes: the schema,
 	// the rule packs' YAML, and reading and checking the model itself.
 	go model.WarmUp()
