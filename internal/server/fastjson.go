@@ -181,15 +181,56 @@ func keyIs(key []byte, name string) bool {
 	return len(key) == len(name) && (string(key) == name || bytes.EqualFold(key, []byte(name)))
 }
 
-// once records a field as seen; a field given twice fails (encoding/json
-// would merge or replace).
-func (c *jcur) once(seen *uint32, bit uint32) bool {
-	if *seen&bit != 0 {
-		c.fail()
-		return false
+// field is a member an object reader takes, and how to read it into a T.
+type field[T any] struct {
+	name string
+	read func(c *jcur, v *T)
+}
+
+// fields reads an object into v: each of fs at most once, matched by name
+// as encoding/json matches (a field given twice fails: encoding/json would
+// merge or replace), the other members skipped, or refused when strict.
+func fields[T any](c *jcur, v *T, strict bool, fs []field[T]) {
+	var seen uint64
+	c.obj(func(key []byte) {
+		for i, f := range fs {
+			if keyIs(key, f.name) {
+				if seen&(1<<i) != 0 {
+					c.fail()
+					return
+				}
+				seen |= 1 << i
+				f.read(c, v)
+				return
+			}
+		}
+		if strict {
+			c.fail()
+		} else {
+			c.skip()
+		}
+	})
+}
+
+// object is fields for an object that may be null, which leaves v alone.
+func object[T any](c *jcur, v *T, fs []field[T]) {
+	if !c.null() {
+		fields(c, v, false, fs)
 	}
-	*seen |= bit
-	return true
+}
+
+// list reads an array of objects (or null, nil) into dst.
+func list[T any](c *jcur, dst *[]T, fs []field[T]) {
+	if c.null() {
+		*dst = nil
+		return
+	}
+	out := []T{}
+	c.arr(func() {
+		out = append(out, *new(T))
+		object(c, &out[len(out)-1], fs)
+	})
+	*dst = out
 }
 
 // str decodes a string into dst; null leaves dst alone.

@@ -63,65 +63,47 @@ func readBody(r io.Reader, length, limit int64) ([]byte, error) {
 // decodeGate would from the raw members.
 func fastPushRequest(data []byte, req *api.PushRequest, parts *pushParts) bool {
 	c := newCur(data)
-	var seen uint32
-	c.obj(func(key []byte) {
-		switch {
-		case keyIs(key, "file"):
-			if c.once(&seen, 1<<0) {
-				c.str(&req.File)
-			}
-		case keyIs(key, "model"):
-			if c.once(&seen, 1<<1) {
-				c.str(&req.Model)
-			}
-		case keyIs(key, "analysis"):
-			if c.once(&seen, 1<<2) {
-				req.Analysis = c.part(parts != nil, func(c *jcur) {
-					doc := &analysisDoc{}
-					if c.analysis(doc); !c.bad {
-						parts.analysis = doc
-					}
-				})
-			}
-		case keyIs(key, "gap"):
-			if c.once(&seen, 1<<3) {
-				req.Gap = c.part(parts != nil, func(c *jcur) {
-					doc := &gapDoc{}
-					if c.gap(doc, true); !c.bad {
-						parts.gap = doc
-					}
-				})
-			}
-		case keyIs(key, "gate"):
-			if c.once(&seen, 1<<4) {
-				req.Gate = c.part(parts != nil, func(c *jcur) {
-					doc := &gateDoc{}
-					if c.gate(doc); !c.bad {
-						parts.gate = doc
-					}
-				})
-			}
-		case keyIs(key, "evidence"):
-			if c.once(&seen, 1<<5) {
-				c.str(&req.Evidence)
-			}
-		case keyIs(key, "review"):
-			if c.once(&seen, 1<<6) {
-				req.Review = c.raw()
-			}
-		case keyIs(key, "tool_version"):
-			if c.once(&seen, 1<<7) {
-				c.str(&req.ToolVersion)
-			}
-		case keyIs(key, "base_version"):
-			if c.once(&seen, 1<<8) {
-				c.integer(&req.BaseVersion)
-			}
-		default: // unknown: refused
-			c.fail()
-		}
-	})
+	fields(c, &pushDest{req, parts}, true, pushFields)
 	return c.end()
+}
+
+// pushDest is where fastPushRequest reads a body to.
+type pushDest struct {
+	req   *api.PushRequest
+	parts *pushParts
+}
+
+var pushFields = []field[pushDest]{
+	{"file", func(c *jcur, p *pushDest) { c.str(&p.req.File) }},
+	{"model", func(c *jcur, p *pushDest) { c.str(&p.req.Model) }},
+	{"analysis", func(c *jcur, p *pushDest) {
+		p.req.Analysis = c.part(p.parts != nil, func(c *jcur) {
+			doc := &analysisDoc{}
+			if fields(c, doc, false, analysisFields); !c.bad {
+				p.parts.analysis = doc
+			}
+		})
+	}},
+	{"gap", func(c *jcur, p *pushDest) {
+		p.req.Gap = c.part(p.parts != nil, func(c *jcur) {
+			doc := &gapDoc{}
+			if c.gap(doc, true); !c.bad {
+				p.parts.gap = doc
+			}
+		})
+	}},
+	{"gate", func(c *jcur, p *pushDest) {
+		p.req.Gate = c.part(p.parts != nil, func(c *jcur) {
+			doc := &gateDoc{}
+			if fields(c, doc, false, gateFields); !c.bad {
+				p.parts.gate = doc
+			}
+		})
+	}},
+	{"evidence", func(c *jcur, p *pushDest) { c.str(&p.req.Evidence) }},
+	{"review", func(c *jcur, p *pushDest) { p.req.Review = c.raw() }},
+	{"tool_version", func(c *jcur, p *pushDest) { c.str(&p.req.ToolVersion) }},
+	{"base_version", func(c *jcur, p *pushDest) { c.integer(&p.req.BaseVersion) }},
 }
 
 // decodeAnalysis decodes the parts of the analysis the server reads.
@@ -135,195 +117,64 @@ func decodeAnalysis(raw json.RawMessage, doc *analysisDoc) error {
 
 func fastAnalysis(raw []byte, doc *analysisDoc) bool {
 	c := newCur(raw)
-	c.analysis(doc)
+	fields(c, doc, false, analysisFields)
 	return c.end()
 }
 
-func (c *jcur) analysis(doc *analysisDoc) {
-	var seen uint32
-	c.obj(func(key []byte) {
-		switch {
-		case keyIs(key, "system"):
-			if c.once(&seen, 1) {
-				c.idObject(&doc.System.ID)
-			}
-		case keyIs(key, "threats"):
-			if c.once(&seen, 2) {
-				c.threats(&doc.Threats)
-			}
-		default:
-			c.skip()
-		}
-	})
+var analysisFields = []field[analysisDoc]{
+	{"system", func(c *jcur, d *analysisDoc) { c.idObject(&d.System.ID) }},
+	{"threats", func(c *jcur, d *analysisDoc) { list(c, &d.Threats, threatFields) }},
 }
 
 // idObject decodes {"id": ...} (other members ignored); null leaves it.
 func (c *jcur) idObject(id *string) {
-	if c.null() {
-		return
-	}
-	var seen uint32
-	c.obj(func(key []byte) {
-		if keyIs(key, "id") {
-			if c.once(&seen, 1) {
-				c.str(id)
-			}
-			return
-		}
-		c.skip()
-	})
+	object(c, id, idFields)
 }
 
-func (c *jcur) threats(dst *[]analysisThreat) {
-	if c.null() {
-		*dst = nil
-		return
-	}
-	out := []analysisThreat{}
-	c.arr(func() {
-		out = append(out, analysisThreat{})
-		t := &out[len(out)-1]
+var idFields = []field[string]{{"id", (*jcur).str}}
+
+var threatFields = []field[analysisThreat]{
+	{"id", func(c *jcur, t *analysisThreat) { c.str(&t.ID) }},
+	{"rule", func(c *jcur, t *analysisThreat) { c.str(&t.Rule) }},
+	{"title", func(c *jcur, t *analysisThreat) { c.str(&t.Title) }},
+	{"target", func(c *jcur, t *analysisThreat) { object(c, t, targetFields) }},
+	{"atlas", func(c *jcur, t *analysisThreat) { object(c, t, atlasFields) }},
+	{"risk", func(c *jcur, t *analysisThreat) { object(c, t, riskFields) }},
+	{"residual", func(c *jcur, t *analysisThreat) { object(c, t, residualFields) }},
+	{"status", func(c *jcur, t *analysisThreat) { c.str(&t.Status) }},
+	{"decision", func(c *jcur, t *analysisThreat) {
 		if c.null() {
+			t.Decision = nil
 			return
 		}
-		var seen uint32
-		c.obj(func(key []byte) {
-			switch {
-			case keyIs(key, "id"):
-				if c.once(&seen, 1<<0) {
-					c.str(&t.ID)
-				}
-			case keyIs(key, "rule"):
-				if c.once(&seen, 1<<1) {
-					c.str(&t.Rule)
-				}
-			case keyIs(key, "title"):
-				if c.once(&seen, 1<<2) {
-					c.str(&t.Title)
-				}
-			case keyIs(key, "target"):
-				if c.once(&seen, 1<<3) {
-					c.target(t)
-				}
-			case keyIs(key, "atlas"):
-				if c.once(&seen, 1<<4) {
-					c.atlas(t)
-				}
-			case keyIs(key, "risk"):
-				if c.once(&seen, 1<<5) {
-					c.severity(&t.Risk.Severity, nil)
-				}
-			case keyIs(key, "residual"):
-				if c.once(&seen, 1<<6) {
-					c.severity(&t.Residual.Severity, &t.Residual.Score)
-				}
-			case keyIs(key, "status"):
-				if c.once(&seen, 1<<7) {
-					c.str(&t.Status)
-				}
-			case keyIs(key, "decision"):
-				if c.once(&seen, 1<<8) {
-					c.decision(t)
-				}
-			default:
-				c.skip()
-			}
-		})
-	})
-	*dst = out
+		d := &analysisDecision{}
+		fields(c, d, false, decisionFields)
+		t.Decision = d
+	}},
 }
 
-func (c *jcur) target(t *analysisThreat) {
-	if c.null() {
-		return
+var (
+	targetFields = []field[analysisThreat]{
+		{"component", func(c *jcur, t *analysisThreat) { c.str(&t.Target.Component) }},
+		{"flow", func(c *jcur, t *analysisThreat) { c.str(&t.Target.Flow) }},
+		{"zone", func(c *jcur, t *analysisThreat) { c.str(&t.Target.Zone) }},
 	}
-	var seen uint32
-	c.obj(func(key []byte) {
-		switch {
-		case keyIs(key, "component"):
-			if c.once(&seen, 1) {
-				c.str(&t.Target.Component)
-			}
-		case keyIs(key, "flow"):
-			if c.once(&seen, 2) {
-				c.str(&t.Target.Flow)
-			}
-		case keyIs(key, "zone"):
-			if c.once(&seen, 4) {
-				c.str(&t.Target.Zone)
-			}
-		default:
-			c.skip()
-		}
-	})
-}
-
-func (c *jcur) atlas(t *analysisThreat) {
-	if c.null() {
-		return
+	atlasFields = []field[analysisThreat]{
+		{"technique", func(c *jcur, t *analysisThreat) { c.str(&t.ATLAS.Technique) }},
+		{"tactics", func(c *jcur, t *analysisThreat) { c.strs(&t.ATLAS.Tactics) }},
+		{"related", func(c *jcur, t *analysisThreat) { c.strs(&t.ATLAS.Related) }},
 	}
-	var seen uint32
-	c.obj(func(key []byte) {
-		switch {
-		case keyIs(key, "technique"):
-			if c.once(&seen, 1) {
-				c.str(&t.ATLAS.Technique)
-			}
-		case keyIs(key, "tactics"):
-			if c.once(&seen, 2) {
-				c.strs(&t.ATLAS.Tactics)
-			}
-		case keyIs(key, "related"):
-			if c.once(&seen, 4) {
-				c.strs(&t.ATLAS.Related)
-			}
-		default:
-			c.skip()
-		}
-	})
-}
-
-// severity decodes {"severity": ..., "score": ...}; score is nil where the
-// object has no such field.
-func (c *jcur) severity(sev *string, score *int) {
-	if c.null() {
-		return
+	riskFields = []field[analysisThreat]{
+		{"severity", func(c *jcur, t *analysisThreat) { c.str(&t.Risk.Severity) }},
 	}
-	var seen uint32
-	c.obj(func(key []byte) {
-		switch {
-		case keyIs(key, "severity"):
-			if c.once(&seen, 1) {
-				c.str(sev)
-			}
-		case score != nil && keyIs(key, "score"):
-			if c.once(&seen, 2) {
-				c.integer(score)
-			}
-		default:
-			c.skip()
-		}
-	})
-}
-
-func (c *jcur) decision(t *analysisThreat) {
-	if c.null() {
-		t.Decision = nil
-		return
+	residualFields = []field[analysisThreat]{
+		{"severity", func(c *jcur, t *analysisThreat) { c.str(&t.Residual.Severity) }},
+		{"score", func(c *jcur, t *analysisThreat) { c.integer(&t.Residual.Score) }},
 	}
-	d := &analysisDecision{}
-	var seen uint32
-	c.obj(func(key []byte) {
-		if keyIs(key, "until") {
-			if c.once(&seen, 1) {
-				c.str(&d.Until)
-			}
-			return
-		}
-		c.skip()
-	})
-	t.Decision = d
-}
+	decisionFields = []field[analysisDecision]{
+		{"until", func(c *jcur, d *analysisDecision) { c.str(&d.Until) }},
+	}
+)
 
 // gapDoc is the part of the gap document the server reads.
 type gapDoc struct {
@@ -377,7 +228,7 @@ func (c *jcur) gap(doc *gapDoc, whole bool) {
 			c.idObject(&doc.System.ID)
 		case string(key) == "functions" && !fns:
 			fns = true
-			c.functions(&doc.Functions)
+			list(c, &doc.Functions, functionFields)
 		default:
 			c.skip()
 		}
@@ -390,35 +241,9 @@ func (c *jcur) gap(doc *gapDoc, whole bool) {
 	}
 }
 
-func (c *jcur) functions(dst *[]gapFunction) {
-	if c.null() {
-		*dst = nil
-		return
-	}
-	out := []gapFunction{}
-	c.arr(func() {
-		out = append(out, gapFunction{})
-		f := &out[len(out)-1]
-		if c.null() {
-			return
-		}
-		var seen uint32
-		c.obj(func(key []byte) {
-			switch {
-			case keyIs(key, "id"):
-				if c.once(&seen, 1) {
-					c.str(&f.ID)
-				}
-			case keyIs(key, "coverage"):
-				if c.once(&seen, 2) {
-					c.float(&f.Coverage)
-				}
-			default:
-				c.skip()
-			}
-		})
-	})
-	*dst = out
+var functionFields = []field[gapFunction]{
+	{"id", func(c *jcur, f *gapFunction) { c.str(&f.ID) }},
+	{"coverage", func(c *jcur, f *gapFunction) { c.float(&f.Coverage) }},
 }
 
 // gateDoc is the part of a gate result the server reads.
@@ -445,67 +270,19 @@ func decodeGate(raw json.RawMessage, doc *gateDoc) error {
 
 func fastGate(raw []byte, doc *gateDoc) bool {
 	c := newCur(raw)
-	c.gate(doc)
+	fields(c, doc, false, gateFields)
 	return c.end()
 }
 
-func (c *jcur) gate(doc *gateDoc) {
-	var seen uint32
-	c.obj(func(key []byte) {
-		switch {
-		case keyIs(key, "system"):
-			if c.once(&seen, 1<<0) {
-				c.str(&doc.System)
-			}
-		case keyIs(key, "policy"):
-			if c.once(&seen, 1<<1) {
-				c.str(&doc.Policy)
-			}
-		case keyIs(key, "verdict"):
-			if c.once(&seen, 1<<2) {
-				c.str(&doc.Verdict)
-			}
-		case keyIs(key, "threat_set"):
-			if c.once(&seen, 1<<3) {
-				c.str(&doc.ThreatSet)
-			}
-		case keyIs(key, "findings"):
-			if c.once(&seen, 1<<4) {
-				c.findings(&doc.Findings)
-			}
-		default:
-			c.skip()
-		}
-	})
+var gateFields = []field[gateDoc]{
+	{"system", func(c *jcur, d *gateDoc) { c.str(&d.System) }},
+	{"policy", func(c *jcur, d *gateDoc) { c.str(&d.Policy) }},
+	{"verdict", func(c *jcur, d *gateDoc) { c.str(&d.Verdict) }},
+	{"threat_set", func(c *jcur, d *gateDoc) { c.str(&d.ThreatSet) }},
+	{"findings", func(c *jcur, d *gateDoc) { list(c, &d.Findings, findingFields) }},
 }
 
-func (c *jcur) findings(dst *[]gateFinding) {
-	if c.null() {
-		*dst = nil
-		return
-	}
-	out := []gateFinding{}
-	c.arr(func() {
-		out = append(out, gateFinding{})
-		f := &out[len(out)-1]
-		if c.null() {
-			return
-		}
-		var seen uint32
-		c.obj(func(key []byte) {
-			switch {
-			case keyIs(key, "check"):
-				if c.once(&seen, 1) {
-					c.str(&f.Check)
-				}
-			case keyIs(key, "verdict"):
-				if c.once(&seen, 2) {
-					c.str(&f.Verdict)
-				}
-			default:
-				c.skip()
-			}
-		})
-	})
-	*dst = out
+var findingFields = []field[gateFinding]{
+	{"check", func(c *jcur, f *gateFinding) { c.str(&f.Check) }},
+	{"verdict", func(c *jcur, f *gateFinding) { c.str(&f.Verdict) }},
 }
