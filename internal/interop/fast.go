@@ -7,141 +7,52 @@ import "github.com/mlthreat/mlthreat/internal/model/yamlfast"
 // when the file is outside the reader's subset or breaks a limit or has a
 // duplicate key: the yaml/v3 path then reads it again and reports it.
 func parseFast(b []byte, lim Limits) (*Node, bool) {
-	big := len(b) > 1<<20
-	tb := &treeBuilder{lim: lim, nodes: yamlfast.NewBlocks[Node](block, big), ptrs: yamlfast.NewBlocks[*Node](block*4, big)}
-	defer tb.nodes.Close()
-	defer tb.ptrs.Close()
-	if !yamlfast.Parse(string(b), tb) || tb.root == nil {
-		return nil, false
+	return yamlfast.BuildTree[Node, fastShape](string(b), yamlfast.TreeLimits{Depth: lim.MaxDepth, Nodes: lim.MaxNodes})
+}
+
+// fastShape builds the nodes ParseYAML's converter builds.
+type fastShape struct{}
+
+func (fastShape) Scalar(n *Node, v, tag string, line, col int) {
+	n.Line, n.Col = line, col
+	if tag == "!!null" {
+		n.Kind = Null
+		return
 	}
-	return tb.root, true
+	n.Kind, n.Value = Scalar, v
+	n.Quoted = tag == "!!str" || tag == "!!binary" || tag == "!!timestamp"
 }
 
-// treeBuilder builds a tree from yamlfast's events. Nodes and child slices
-// come from blocks, which costs far fewer allocations than one per node.
-type treeBuilder struct {
-	lim     Limits
-	count   int
-	root    *Node
-	stack   []frame
-	scratch []*Node // children of the open collections, innermost last
-	nodes   *yamlfast.Blocks[Node]
-	free    []Node // what is left of the current block
-	ptrs    *yamlfast.Blocks[*Node]
-	freePtr []*Node
-}
-
-type frame struct {
-	n     *Node
-	start int // its first child in scratch
-}
-
-const block = 1 << 12
-
-func (b *treeBuilder) node(k Kind, line, col int) *Node {
-	if len(b.free) == 0 {
-		b.free = b.nodes.Next()
+func (fastShape) Collection(n *Node, isMap bool, line, col int) {
+	n.Kind, n.Line, n.Col = List, line, col
+	if isMap {
+		n.Kind = Map
 	}
-	n := &b.free[0]
-	b.free = b.free[1:]
-	n.Kind, n.Line, n.Col = k, line, col
-	return n
 }
 
-// alloc returns n pointers from a block; appending to them reallocates.
-func (b *treeBuilder) alloc(n int) []*Node {
-	if n > block/4 {
-		return make([]*Node, n)
-	}
-	if len(b.freePtr) < n {
-		b.freePtr = b.ptrs.Next()
-	}
-	out := b.freePtr[:n:n]
-	b.freePtr = b.freePtr[n:]
-	return out
-}
-
-// add places n in the open collection, within the depth and value limits
-// as ParseYAML's converter counts them.
-func (b *treeBuilder) add(n *Node) bool {
-	b.count++
-	if b.count > b.lim.MaxNodes || len(b.stack) > b.lim.MaxDepth {
+// Children refuses a null key or a duplicate: the converter reports them,
+// so the fast path steps aside. An empty list is empty, not nil, as the
+// converter makes it.
+func (fastShape) Children(n *Node, kids []*Node) bool {
+	switch {
+	case n.Kind == List && kids == nil:
+		kids = []*Node{}
+	case n.Kind == Map && !goodKeys(kids):
 		return false
 	}
-	if len(b.stack) == 0 {
-		b.root = n
-		return true
-	}
-	b.scratch = append(b.scratch, n)
+	n.kids = kids
 	return true
 }
 
 // goodKeys reports whether the keys (at even indexes of kv) are text and
-// differ; the converter reports a null key or a duplicate, so the fast path
-// steps aside for one.
+// differ.
 func goodKeys(kv []*Node) bool {
 	for i := 0; i < len(kv); i += 2 {
 		if kv[i].Kind != Scalar {
 			return false
 		}
 	}
-	if len(kv) <= 32 {
-		for i := 0; i < len(kv); i += 2 {
-			for j := i + 2; j < len(kv); j += 2 {
-				if kv[i].Value == kv[j].Value {
-					return false
-				}
-			}
-		}
-		return true
-	}
-	seen := make(map[string]struct{}, len(kv)/2)
-	for i := 0; i < len(kv); i += 2 {
-		if _, dup := seen[kv[i].Value]; dup {
-			return false
-		}
-		seen[kv[i].Value] = struct{}{}
-	}
-	return true
+	return yamlfast.UniqueKeys(kv, nodeValue)
 }
 
-func (b *treeBuilder) Scalar(v, tag string, line, col int) bool {
-	if tag == "!!null" {
-		return b.add(b.node(Null, line, col))
-	}
-	n := b.node(Scalar, line, col)
-	n.Value = v
-	n.Quoted = tag == "!!str" || tag == "!!binary" || tag == "!!timestamp"
-	return b.add(n)
-}
-
-func (b *treeBuilder) open(k Kind, line, col int) bool {
-	n := b.node(k, line, col)
-	if !b.add(n) {
-		return false
-	}
-	b.stack = append(b.stack, frame{n: n, start: len(b.scratch)})
-	return true
-}
-
-func (b *treeBuilder) Map(line, col int) bool { return b.open(Map, line, col) }
-
-func (b *treeBuilder) Seq(line, col int) bool { return b.open(List, line, col) }
-
-func (b *treeBuilder) End() bool {
-	f := b.stack[len(b.stack)-1]
-	b.stack = b.stack[:len(b.stack)-1]
-	kids := b.scratch[f.start:]
-	switch {
-	case f.n.Kind == List && len(kids) == 0:
-		f.n.kids = []*Node{} // as yaml/v3's path makes it: empty, not nil
-	case f.n.Kind == Map && !goodKeys(kids):
-		return false
-	case len(kids) > 0:
-		f.n.kids = b.alloc(len(kids))
-		copy(f.n.kids, kids)
-	}
-	clear(kids)
-	b.scratch = b.scratch[:f.start]
-	return true
-}
+func nodeValue(n *Node) string { return n.Value }
