@@ -40,6 +40,20 @@ var errUnanalysable = errors.New("cannot analyse")
 // analyse re-runs the analysis of a stored version. Errors reading the
 // store are returned; problems with the stored content are reported in
 // Problem.
+// analyseLatest reads a system and analyses its latest version.
+func (h *handler) analyseLatest(ctx context.Context, id string) (*store.System, *analysed, error) {
+	s, err := h.d.Store.System(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := h.d.Store.Version(ctx, s.ID, s.Latest)
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := h.analyse(ctx, v)
+	return s, a, err
+}
+
 func (h *handler) analyse(ctx context.Context, v *store.Version) (*analysed, error) {
 	a := &analysed{Version: v}
 	err := h.analyseInto(ctx, a)

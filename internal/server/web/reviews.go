@@ -65,21 +65,12 @@ func (h *handler) review(w http.ResponseWriter, r *http.Request, p *Principal) {
 // the reviewer posted when a decision failed.
 func (h *handler) reviewPage(w http.ResponseWriter, r *http.Request, p *Principal, status int, form decideForm) {
 	ctx := r.Context()
-	s, err := h.d.Store.System(ctx, r.PathValue("id"))
+	s, a, err := h.analyseLatest(ctx, r.PathValue("id"))
 	if err != nil {
 		h.fail(w, r, p, err)
 		return
 	}
-	v, err := h.d.Store.Version(ctx, s.ID, s.Latest)
-	if err != nil {
-		h.fail(w, r, p, err)
-		return
-	}
-	a, err := h.analyse(ctx, v)
-	if err != nil {
-		h.fail(w, r, p, err)
-		return
-	}
+	v := a.Version
 	decisions, err := h.d.Store.Decisions(ctx, s.ID)
 	if err != nil {
 		h.fail(w, r, p, err)

@@ -244,21 +244,12 @@ func open(t *analysis.Threat) bool { return t.Status == "open" || t.Status == "i
 // stylesheet and the hash of its one script).
 func (h *handler) report(w http.ResponseWriter, r *http.Request, p *Principal) {
 	ctx := r.Context()
-	s, err := h.d.Store.System(ctx, r.PathValue("id"))
+	s, a, err := h.analyseLatest(ctx, r.PathValue("id"))
 	if err != nil {
 		h.fail(w, r, p, err)
 		return
 	}
-	v, err := h.d.Store.Version(ctx, s.ID, s.Latest)
-	if err != nil {
-		h.fail(w, r, p, err)
-		return
-	}
-	a, err := h.analyse(ctx, v)
-	if err != nil {
-		h.fail(w, r, p, err)
-		return
-	}
+	v := a.Version
 	if a.Report == nil {
 		h.problem(w, r, p, problem{Status: http.StatusUnprocessableEntity, Message: "The report cannot be made: " + a.Problem})
 		return
