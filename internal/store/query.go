@@ -180,15 +180,23 @@ func scanVersion(row scanner) (*Version, error) {
 	return &v, nil
 }
 
+// mustExist returns ErrNotFound (wrapped) for a system that is not stored.
+func (s *db) mustExist(ctx context.Context, tx *sql.Tx, systemID string) error {
+	var one int
+	if err := tx.QueryRowContext(ctx, s.sql(qSystemExists), systemID).Scan(&one); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("system %s: %w", systemID, ErrNotFound)
+		}
+		return err
+	}
+	return nil
+}
+
 // Versions implements Store.
 func (s *db) Versions(ctx context.Context, systemID string) ([]Version, error) {
 	var out []Version
 	err := s.read(ctx, func(tx *sql.Tx) error {
-		var one int
-		if err := tx.QueryRowContext(ctx, s.sql(qSystemExists), systemID).Scan(&one); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("system %s: %w", systemID, ErrNotFound)
-			}
+		if err := s.mustExist(ctx, tx, systemID); err != nil {
 			return err
 		}
 		rows, err := tx.QueryContext(ctx, s.sql(qVersions), systemID)
@@ -321,11 +329,7 @@ var qThreats = q(`SELECT threat_id, rule, title, element, technique, related, ta
 func (s *db) Threats(ctx context.Context, systemID string) ([]ThreatState, error) {
 	var out []ThreatState
 	err := s.read(ctx, func(tx *sql.Tx) error {
-		var one int
-		if err := tx.QueryRowContext(ctx, s.sql(qSystemExists), systemID).Scan(&one); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("system %s: %w", systemID, ErrNotFound)
-			}
+		if err := s.mustExist(ctx, tx, systemID); err != nil {
 			return err
 		}
 		rows, err := tx.QueryContext(ctx, s.sql(qThreats), systemID)
